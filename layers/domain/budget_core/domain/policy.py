@@ -1,0 +1,180 @@
+"""Budget policies: what a tenant limits, for which scope, over which period."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from budget_core.domain.money import MAX_MONEY, Money
+
+SCOPE_ID_PATTERN = r"^[A-Za-z0-9._:@/+=-]{1,128}$"
+FILTER_VALUE_PATTERN = r"^[A-Za-z0-9._:/@+-]{1,128}$"
+DEFAULT_THRESHOLDS = (50, 80, 100)
+MAX_THRESHOLDS = 10
+
+
+class ScopeType(StrEnum):
+    TENANT = "tenant"
+    TEAM = "team"
+    USER = "user"
+    API_KEY = "api_key"
+    PROJECT = "project"
+
+
+class Period(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    QUARTER = "quarter"
+    YEAR = "year"
+    TOTAL = "total"
+
+
+class Enforcement(StrEnum):
+    HARD = "hard"
+    SOFT = "soft"
+
+
+class PolicyStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+
+
+class UsageKind(StrEnum):
+    LLM = "llm"
+    IMAGE = "image"
+    CUSTOM = "custom"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Scope(_Strict):
+    type: ScopeType
+    id: Annotated[str, Field(pattern=SCOPE_ID_PATTERN)] | None = None
+
+    @model_validator(mode="after")
+    def _id_matches_type(self) -> Self:
+        if self.type is ScopeType.TENANT and self.id is not None:
+            raise ValueError("a 'tenant' scope covers the whole tenant and takes no id")
+        if self.type is not ScopeType.TENANT and self.id is None:
+            raise ValueError(f"a '{self.type.value}' scope needs an id")
+        return self
+
+
+class Filters(_Strict):
+    provider: Annotated[str, Field(pattern=FILTER_VALUE_PATTERN)] | None = None
+    model: Annotated[str, Field(pattern=FILTER_VALUE_PATTERN)] | None = None
+    kind: UsageKind | None = None
+
+
+def validate_timezone(value: str) -> str:
+    # ZoneInfo also accepts file-like keys; only IANA-shaped names are allowed through.
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}", value):
+        raise ValueError("must be an IANA time zone such as 'Europe/Paris'")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"'{value}' is not an IANA time zone") from None
+    return value
+
+
+def validate_thresholds(values: list[int]) -> list[int]:
+    if len(values) > MAX_THRESHOLDS:
+        raise ValueError(f"at most {MAX_THRESHOLDS} thresholds")
+    if len(set(values)) != len(values):
+        raise ValueError("thresholds must not repeat")
+    return sorted(values)
+
+
+Threshold = Annotated[int, Field(ge=1, le=1000, strict=True)]
+PositiveLimit = Annotated[Money, Field(gt=0, le=MAX_MONEY)]
+PolicyName = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class PolicyFields(_Strict):
+    """Everything a tenant sets on a policy; the rest is made by the server."""
+
+    name: PolicyName
+    scope: Scope
+    filters: Filters = Filters()
+    period: Period
+    timezone: str = "UTC"
+    limit_usd: PositiveLimit
+    enforcement: Enforcement = Enforcement.HARD
+    alert_thresholds: list[Threshold] = Field(default_factory=lambda: list(DEFAULT_THRESHOLDS))
+    forecast_alerts: bool = False
+    status: PolicyStatus = PolicyStatus.ACTIVE
+
+    _check_timezone = field_validator("timezone")(validate_timezone)
+    _check_thresholds = field_validator("alert_thresholds")(validate_thresholds)
+
+    def uniqueness_key(self) -> str:
+        """At most one policy per (scope, period, filters) in a tenant: this string names that slot."""
+        scope_id = self.scope.id or "*"
+        f = self.filters
+        return "|".join(
+            (self.scope.type.value, scope_id, self.period.value, f.provider or "*", f.model or "*",
+             f.kind.value if f.kind else "*")
+        )
+
+
+class NewPolicy(PolicyFields):
+    """Body of ``POST /v1/policies``."""
+
+
+class PolicyPatch(_Strict):
+    """Body of ``PATCH /v1/policies/{id}``: the fields given replace the stored ones."""
+
+    name: PolicyName | None = None
+    scope: Scope | None = None
+    filters: Filters | None = None
+    period: Period | None = None
+    timezone: str | None = None
+    limit_usd: PositiveLimit | None = None
+    enforcement: Enforcement | None = None
+    alert_thresholds: list[Threshold] | None = None
+    forecast_alerts: bool | None = None
+    status: PolicyStatus | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            nulls = sorted(k for k, v in data.items() if v is None)
+            if nulls:
+                raise ValueError(f"fields cannot be set to null: {', '.join(nulls)}")
+            if not data:
+                raise ValueError("the patch changes nothing: give at least one field")
+        return data
+
+    def changes(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
+
+class Policy(PolicyFields):
+    policy_id: str
+    tenant_id: str
+    version: Annotated[int, Field(ge=1)]
+    created_at: datetime
+    updated_at: datetime
+
+    def apply(self, patch: PolicyPatch, now: datetime) -> Policy:
+        """The policy after ``patch``, re-validated as a whole, one version up."""
+        data = self.model_dump()
+        data.update(patch.changes())
+        data.update(version=self.version + 1, updated_at=now)
+        return Policy.model_validate(data)
+
+    def changed_fields(self, other: Policy) -> list[str]:
+        ignored = {"version", "updated_at"}
+        return sorted(
+            name for name in PolicyFields.model_fields
+            if name not in ignored and getattr(self, name) != getattr(other, name)
+        )

@@ -1,0 +1,116 @@
+"""Policy CRUD: the rules of the policy service, independent of HTTP and of DynamoDB."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from budget_core.domain.auth import Action, Principal
+from budget_core.domain.errors import ConcurrentModification, NotFound, PreconditionFailed
+from budget_core.domain.ids import new_id
+from budget_core.domain.lifecycle import PolicyEventType, PolicyLifecycleEvent
+from budget_core.domain.policy import NewPolicy, Policy, PolicyPatch
+from budget_core.domain.ports import Clock, EventPublisher, Page, PolicyQuery, PolicyRepository
+
+# A PATCH or DELETE without If-Match re-reads and retries when it loses a race, this many times.
+UNCONDITIONAL_WRITE_ATTEMPTS = 3
+POLICY_ID = re.compile(r"^pol_[0-9a-f]{28}$")
+
+
+@dataclass
+class PolicyService:
+    repository: PolicyRepository
+    publisher: EventPublisher
+    clock: Clock
+    make_id: Callable[[str], str] = new_id
+
+    def create(self, principal: Principal, new: NewPolicy) -> Policy:
+        principal.require(Action.WRITE_POLICY)
+        now = self.clock.now()
+        policy = Policy(
+            **new.model_dump(),
+            policy_id=self.make_id("pol"),
+            tenant_id=principal.tenant_id,
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
+        self.repository.create(policy)
+        self._publish(PolicyEventType.CREATED, principal, policy)
+        return policy
+
+    def get(self, principal: Principal, policy_id: str) -> Policy:
+        principal.require(Action.READ)
+        return self._load(principal, policy_id)
+
+    def list(self, principal: Principal, query: PolicyQuery) -> Page[Policy]:
+        principal.require(Action.READ)
+        return self.repository.list(principal.tenant_id, query)
+
+    def update(
+        self, principal: Principal, policy_id: str, patch: PolicyPatch, if_match: int | None
+    ) -> Policy:
+        principal.require(Action.WRITE_POLICY)
+        for attempt in range(1, UNCONDITIONAL_WRITE_ATTEMPTS + 1):
+            current = self._load(principal, policy_id)
+            _check_precondition(current, if_match)
+            updated = current.apply(patch, self.clock.now())
+            try:
+                self.repository.replace(current, updated)
+            except ConcurrentModification:
+                if if_match is not None:
+                    raise _stale(if_match) from None
+                if attempt == UNCONDITIONAL_WRITE_ATTEMPTS:
+                    raise
+                continue
+            self._publish(PolicyEventType.UPDATED, principal, updated, current.changed_fields(updated))
+            return updated
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def delete(self, principal: Principal, policy_id: str, if_match: int | None) -> None:
+        principal.require(Action.WRITE_POLICY)
+        for attempt in range(1, UNCONDITIONAL_WRITE_ATTEMPTS + 1):
+            current = self._load(principal, policy_id)
+            _check_precondition(current, if_match)
+            try:
+                self.repository.delete(current)
+            except ConcurrentModification:
+                if if_match is not None:
+                    raise _stale(if_match) from None
+                if attempt == UNCONDITIONAL_WRITE_ATTEMPTS:
+                    raise
+                continue
+            self._publish(PolicyEventType.DELETED, principal, current)
+            return
+
+    def _load(self, principal: Principal, policy_id: str) -> Policy:
+        # An id this service could not have made is missing, exactly like another tenant's id.
+        policy = self.repository.get(principal.tenant_id, policy_id) if POLICY_ID.match(policy_id) else None
+        if policy is None:
+            raise NotFound(f"policy '{policy_id}' does not exist")
+        return policy
+
+    def _publish(
+        self, kind: PolicyEventType, principal: Principal, policy: Policy, changed: list[str] | None = None
+    ) -> None:
+        event = PolicyLifecycleEvent(
+            event_type=kind,
+            event_id=self.make_id("evt"),
+            tenant_id=principal.tenant_id,
+            occurred_at=self.clock.now(),
+            actor=principal.subject,
+            policy=policy,
+            changed_fields=changed or [],
+        )
+        self.publisher.publish([event])
+
+
+def _check_precondition(current: Policy, if_match: int | None) -> None:
+    if if_match is not None and if_match != current.version:
+        raise _stale(if_match, current.version)
+
+
+def _stale(if_match: int, current_version: int | None = None) -> PreconditionFailed:
+    now = f" (it is now {current_version})" if current_version is not None else ""
+    return PreconditionFailed(f"the policy is no longer at version {if_match}{now}; read it again")

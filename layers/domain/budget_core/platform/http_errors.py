@@ -1,0 +1,130 @@
+"""The one place that turns errors into HTTP answers: ``{"error": {code, message, details}}``.
+
+No stack trace and no internal text ever reaches a client; anything a client sent that is wrong
+is a 4xx naming the field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from botocore.exceptions import ClientError
+from pydantic import BaseModel
+
+from budget_core.domain.errors import (
+    ConcurrentModification,
+    DomainError,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    PayloadTooLarge,
+    PolicyConflict,
+    PreconditionFailed,
+    Unauthenticated,
+)
+from budget_core.platform.observability import logger
+
+_STATUS: dict[type[DomainError], int] = {
+    InvalidRequest: 400,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    PolicyConflict: 409,
+    ConcurrentModification: 409,
+    PreconditionFailed: 412,
+    PayloadTooLarge: 413,
+}
+_THROTTLING_CODES = frozenset(
+    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+     "TransactionConflictException", "InternalServerError", "ServiceUnavailable"}
+)
+
+
+class ErrorDetail(BaseModel):
+    field: str | None = None
+    message: str | None = None
+    type: str | None = None
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: list[dict[str, Any]] = []
+
+
+class ErrorResponse(BaseModel):
+    """The body of every error answer."""
+
+    error: ErrorBody
+
+
+def error_response(
+    status: int, code: str, message: str, details: Sequence[dict[str, Any]] = (),
+    headers: dict[str, str] | None = None,
+) -> Response[str]:
+    body = {"error": {"code": code, "message": message, "details": list(details)}}
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(body, separators=(",", ":")),
+        headers=headers,
+    )
+
+
+def status_for(error: DomainError) -> int:
+    for kind in type(error).__mro__:
+        if kind in _STATUS:
+            return _STATUS[kind]
+    return 400
+
+
+def validation_details(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    details = []
+    for error in errors:
+        location = [str(part) for part in error.get("loc", ())]
+        if location and location[0] in ("body", "query", "path", "header"):
+            location = location[1:]
+        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+        details.append({"field": ".".join(location) or None, "message": message, "type": error.get("type")})
+    return details
+
+
+def register_error_handlers(app: APIGatewayHttpResolver) -> None:
+    @app.exception_handler(DomainError)
+    def _domain_error(error: DomainError) -> Response[str]:
+        details = list(error.details)
+        if isinstance(error, PolicyConflict) and not details:
+            details = [{"existing_policy_id": error.existing_policy_id}]
+        return error_response(status_for(error), error.code, error.message, details)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid_request(error: RequestValidationError) -> Response[str]:
+        errors = list(error.errors())
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return error_response(400, "invalid_json", "the request body is not valid JSON")
+        details = validation_details(errors)
+        fields = ", ".join(sorted({d["field"] for d in details if d["field"]})) or "the request"
+        return error_response(422, "validation_failed", f"invalid value for {fields}", details)
+
+    @app.exception_handler(ClientError)
+    def _aws_error(error: ClientError) -> Response[str]:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in _THROTTLING_CODES:
+            logger.warning("AWS dependency busy", extra={"aws_error": code})
+            return error_response(503, "service_busy", "the service is busy; retry shortly",
+                                  headers={"Retry-After": "1"})
+        logger.exception("AWS call failed", extra={"aws_error": code})
+        return error_response(500, "internal_error", "the request failed on our side")
+
+    @app.not_found
+    def _no_route(_: Exception) -> Response[str]:
+        return error_response(404, "route_not_found", "no such route")
+
+    @app.exception_handler(Exception)
+    def _unexpected(error: Exception) -> Response[str]:
+        logger.exception("unhandled error")
+        return error_response(500, "internal_error", "the request failed on our side")

@@ -1,0 +1,37 @@
+"""Settings read once from the environment at cold start into a validated model."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    table_name: str = Field(min_length=3)
+    event_bus_name: str = Field(min_length=1)
+    tenant_claim: str = "tenant_id"
+    roles_claim: str = "roles"
+    max_body_bytes: int = Field(default=262_144, ge=1024)
+    default_page_size: int = Field(default=50, ge=1, le=100)
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Settings:
+        fields = {
+            "table_name": "TABLE_NAME",
+            "event_bus_name": "EVENT_BUS_NAME",
+            "tenant_claim": "TENANT_CLAIM",
+            "roles_claim": "ROLES_CLAIM",
+            "max_body_bytes": "MAX_BODY_BYTES",
+            "default_page_size": "DEFAULT_PAGE_SIZE",
+        }
+        return cls.model_validate({f: environ[v] for f, v in fields.items() if environ.get(v)})
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_environ(os.environ)

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from moto import mock_aws
+
+from budget_core.platform.settings import get_settings
+from tests.support.aws import TEST_ENVIRONMENT, AwsResources, create_resources
+
+
+@pytest.fixture(autouse=True)
+def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in TEST_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def aws() -> Iterator[AwsResources]:
+    with mock_aws():
+        yield create_resources()

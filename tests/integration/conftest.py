@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import policy_api_app
+import pytest
+
+from tests.support.aws import AwsResources
+from tests.support.events import api_event
+from tests.support.lambda_context import FakeLambdaContext
+
+
+@dataclass
+class ApiResponse:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+def invoke_api(event: dict[str, Any]) -> ApiResponse:
+    result = policy_api_app.handler(event, FakeLambdaContext())
+    raw = result.get("body") or ""
+    headers = {k.lower(): v for k, v in (result.get("headers") or {}).items()}
+    return ApiResponse(int(result["statusCode"]), headers, json.loads(raw) if raw else None)
+
+
+@pytest.fixture
+def api(aws: AwsResources) -> Iterator[Callable[..., ApiResponse]]:
+    """Calls the real PolicyApiFunction handler with a sample event from events/policy_api."""
+    policy_api_app.policy_service.cache_clear()
+
+    def call(name: str, **changes: Any) -> ApiResponse:
+        return invoke_api(api_event(name, **changes))
+
+    yield call
+    policy_api_app.policy_service.cache_clear()

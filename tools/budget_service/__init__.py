@@ -1,0 +1,1 @@
+"""Developer tooling of the Budget Service: template reading, the local stack, the CLI."""
