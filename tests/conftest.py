@@ -6,7 +6,10 @@ import pytest
 from moto import mock_aws
 
 from budget_core.platform.settings import get_settings
+from budget_service.moto_isolation import serialize_dynamodb_operations
 from tests.support.aws import TEST_ENVIRONMENT, AwsResources, create_resources
+
+serialize_dynamodb_operations()
 
 
 @pytest.fixture(autouse=True)

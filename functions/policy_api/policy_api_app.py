@@ -24,12 +24,11 @@ from budget_core.domain.policy import NewPolicy, Policy, PolicyPatch, PolicyStat
 from budget_core.domain.policy_service import PolicyService
 from budget_core.domain.ports import PolicyQuery
 from budget_core.platform.http_api import (
-    authenticate,
     current_principal,
     error_responses,
     etag,
-    limit_body_size,
     parse_if_match,
+    resolve_with_gate,
 )
 from budget_core.platform.http_errors import register_error_handlers
 from budget_core.platform.observability import logger, metrics
@@ -45,10 +44,11 @@ app.configure_openapi(
     security=[{"jwt": []}],
 )
 register_error_handlers(app)
-app.use(middlewares=[authenticate, limit_body_size])
 
 PolicyId = Annotated[str, Path(description="The policy's id, as returned on creation")]
-IfMatch = Annotated[str | None, Header(alias="if-match", description="The policy version the change is based on")]
+IfMatch = Annotated[
+    str | None, Header(alias="if-match", description="The policy version the change is based on")
+]
 
 
 class PolicyPage(BaseModel):
@@ -66,7 +66,9 @@ def policy_service() -> PolicyService:
     )
 
 
-def _policy_response(status: int, policy: Policy, extra_headers: dict[str, str] | None = None) -> Response[Policy]:
+def _policy_response(
+    status: int, policy: Policy, extra_headers: dict[str, str] | None = None
+) -> Response[Policy]:
     headers = {"ETag": etag(policy.version), **(extra_headers or {})}
     return Response(status, content_types.APPLICATION_JSON, policy, headers=headers)
 
@@ -75,8 +77,10 @@ def _policy_response(status: int, policy: Policy, extra_headers: dict[str, str] 
     "/v1/policies",
     summary="Create a budget policy",
     tags=["policies"],
-    responses={201: {"description": "Created", "content": {"application/json": {"model": Policy}}},
-               **error_responses(400, 403, 409, 413, 422)},
+    responses={
+        201: {"description": "Created", "content": {"application/json": {"model": Policy}}},
+        **error_responses(400, 403, 409, 413, 422),
+    },
 )
 def create_policy(new_policy: Annotated[NewPolicy, Body()]) -> Response[Policy]:
     policy = policy_service().create(current_principal(app), new_policy)
@@ -88,8 +92,10 @@ def create_policy(new_policy: Annotated[NewPolicy, Body()]) -> Response[Policy]:
     "/v1/policies",
     summary="List the tenant's policies",
     tags=["policies"],
-    responses={200: {"description": "A page of policies", "content": {"application/json": {"model": PolicyPage}}},
-               **error_responses(400, 403, 422)},
+    responses={
+        200: {"description": "A page of policies", "content": {"application/json": {"model": PolicyPage}}},
+        **error_responses(400, 403, 422),
+    },
 )
 def list_policies(
     limit: Annotated[int | None, Query(ge=1, le=100)] = None,
@@ -105,16 +111,20 @@ def list_policies(
         scope_id=scope_id,
         status=status,
     )
-    page = policy_service().list(current_principal(app), query)
-    return Response(200, content_types.APPLICATION_JSON, PolicyPage(items=page.items, next_token=page.next_token))
+    page = policy_service().list_policies(current_principal(app), query)
+    return Response(
+        200, content_types.APPLICATION_JSON, PolicyPage(items=page.items, next_token=page.next_token)
+    )
 
 
 @app.get(
     "/v1/policies/<policy_id>",
     summary="Read one policy",
     tags=["policies"],
-    responses={200: {"description": "The policy", "content": {"application/json": {"model": Policy}}},
-               **error_responses(403, 404, 422)},
+    responses={
+        200: {"description": "The policy", "content": {"application/json": {"model": Policy}}},
+        **error_responses(403, 404, 422),
+    },
 )
 def get_policy(policy_id: PolicyId) -> Response[Policy]:
     return _policy_response(200, policy_service().get(current_principal(app), policy_id))
@@ -124,10 +134,14 @@ def get_policy(policy_id: PolicyId) -> Response[Policy]:
     "/v1/policies/<policy_id>",
     summary="Change a policy",
     tags=["policies"],
-    responses={200: {"description": "The changed policy", "content": {"application/json": {"model": Policy}}},
-               **error_responses(400, 403, 404, 409, 412, 413, 422)},
+    responses={
+        200: {"description": "The changed policy", "content": {"application/json": {"model": Policy}}},
+        **error_responses(400, 403, 404, 409, 412, 413, 422),
+    },
 )
-def patch_policy(policy_id: PolicyId, patch: Annotated[PolicyPatch, Body()], if_match: IfMatch = None) -> Response[Policy]:
+def patch_policy(
+    policy_id: PolicyId, patch: Annotated[PolicyPatch, Body()], if_match: IfMatch = None
+) -> Response[Policy]:
     policy = policy_service().update(current_principal(app), policy_id, patch, parse_if_match(if_match))
     return _policy_response(200, policy)
 
@@ -152,4 +166,4 @@ def openapi_document() -> Response[Any]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return resolve_with_gate(app, event, context)

@@ -5,9 +5,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import policy_api_app
 import pytest
 
+import policy_api_app
 from tests.support.aws import AwsResources
 from tests.support.events import api_event
 from tests.support.lambda_context import FakeLambdaContext

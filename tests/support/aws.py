@@ -58,8 +58,15 @@ def create_resources() -> AwsResources:
     events.create_event_bus(Name=EVENT_BUS_NAME)
     sqs = boto3.client("sqs", region_name=REGION)
     queue_url = sqs.create_queue(QueueName="bus-capture")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name="capture-all", EventBusName=EVENT_BUS_NAME,
-                    EventPattern=json.dumps({"source": [{"prefix": "budget-service"}]}))
-    events.put_targets(Rule="capture-all", EventBusName=EVENT_BUS_NAME, Targets=[{"Id": "q", "Arn": queue_arn}])
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events.put_rule(
+        Name="capture-all",
+        EventBusName=EVENT_BUS_NAME,
+        EventPattern=json.dumps({"source": [{"prefix": "budget-service"}]}),
+    )
+    events.put_targets(
+        Rule="capture-all", EventBusName=EVENT_BUS_NAME, Targets=[{"Id": "q", "Arn": queue_arn}]
+    )
     return AwsResources(dynamodb=dynamodb, events=events, sqs=sqs, bus_queue_url=queue_url)

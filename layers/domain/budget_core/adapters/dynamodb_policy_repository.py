@@ -42,11 +42,13 @@ class DynamoDBPolicyRepository:
         slot_key = policy.uniqueness_key()
         self._transact(
             [
-                {"Put": {
-                    "TableName": self._table,
-                    "Item": _policy_item(policy),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }},
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": _policy_item(policy),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
                 self._claim_slot(policy, slot_key),
             ],
             policy,
@@ -60,7 +62,7 @@ class DynamoDBPolicyRepository:
         item = response.get("Item")
         return _policy_from_item(from_item(item)) if item else None
 
-    def list(self, tenant_id: str, query: PolicyQuery) -> Page[Policy]:
+    def query(self, tenant_id: str, query: PolicyQuery) -> Page[Policy]:
         request: QueryInputTypeDef = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
@@ -114,13 +116,15 @@ class DynamoDBPolicyRepository:
     def delete(self, current: Policy) -> None:
         self._transact(
             [
-                {"Delete": {
-                    "TableName": self._table,
-                    "Key": to_item(policy_key(current.tenant_id, current.policy_id)),
-                    "ConditionExpression": "version = :version",
-                    "ExpressionAttributeValues": to_item({":version": current.version}),
-                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                }},
+                {
+                    "Delete": {
+                        "TableName": self._table,
+                        "Key": to_item(policy_key(current.tenant_id, current.policy_id)),
+                        "ConditionExpression": "version = :version",
+                        "ExpressionAttributeValues": to_item({":version": current.version}),
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    }
+                },
                 self._release_slot(current, current.uniqueness_key()),
             ],
             current,
@@ -128,33 +132,41 @@ class DynamoDBPolicyRepository:
         )
 
     def _put_if_version(self, policy: Policy, expected_version: int) -> TransactWriteItemTypeDef:
-        return {"Put": {
-            "TableName": self._table,
-            "Item": _policy_item(policy),
-            "ConditionExpression": "version = :version",
-            "ExpressionAttributeValues": to_item({":version": expected_version}),
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }}
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": _policy_item(policy),
+                "ConditionExpression": "version = :version",
+                "ExpressionAttributeValues": to_item({":version": expected_version}),
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
 
     def _claim_slot(self, policy: Policy, slot: str) -> TransactWriteItemTypeDef:
-        return {"Put": {
-            "TableName": self._table,
-            "Item": to_item({
-                **policy_slot_key(policy.tenant_id, slot),
-                "entity": SLOT_ENTITY,
-                "policy_id": policy.policy_id,
-            }),
-            "ConditionExpression": "attribute_not_exists(pk)",
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }}
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": to_item(
+                    {
+                        **policy_slot_key(policy.tenant_id, slot),
+                        "entity": SLOT_ENTITY,
+                        "policy_id": policy.policy_id,
+                    }
+                ),
+                "ConditionExpression": "attribute_not_exists(pk)",
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
 
     def _release_slot(self, policy: Policy, slot: str) -> TransactWriteItemTypeDef:
-        return {"Delete": {
-            "TableName": self._table,
-            "Key": to_item(policy_slot_key(policy.tenant_id, slot)),
-            "ConditionExpression": "policy_id = :policy_id",
-            "ExpressionAttributeValues": to_item({":policy_id": policy.policy_id}),
-        }}
+        return {
+            "Delete": {
+                "TableName": self._table,
+                "Key": to_item(policy_slot_key(policy.tenant_id, slot)),
+                "ConditionExpression": "policy_id = :policy_id",
+                "ExpressionAttributeValues": to_item({":policy_id": policy.policy_id}),
+            }
+        }
 
     def _transact(
         self, actions: list[TransactWriteItemTypeDef], policy: Policy, slot_index: int | None
@@ -164,7 +176,7 @@ class DynamoDBPolicyRepository:
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                 raise
-            reasons: list[dict[str, Any]] = error.response.get("CancellationReasons", [])  # type: ignore[assignment]
+            reasons: list[dict[str, Any]] = [dict(r) for r in error.response.get("CancellationReasons", [])]
             raise self._explain(reasons, policy, slot_index) from None
 
     def _explain(self, reasons: list[dict[str, Any]], policy: Policy, slot_index: int | None) -> Exception:

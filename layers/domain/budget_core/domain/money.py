@@ -16,16 +16,16 @@ def parse_money(value: Any) -> Decimal:
     if isinstance(value, Decimal):
         decimal = value
     elif isinstance(value, bool):
-        raise ValueError("must be a decimal string such as \"12.50\"")
+        raise ValueError('must be a decimal string such as "12.50"')
     elif isinstance(value, int):
         decimal = Decimal(value)
     elif isinstance(value, str):
         try:
             decimal = Decimal(value.strip())
         except InvalidOperation:
-            raise ValueError("must be a decimal string such as \"12.50\"") from None
+            raise ValueError('must be a decimal string such as "12.50"') from None
     else:
-        raise ValueError("must be a decimal string such as \"12.50\" (floats lose cents)")
+        raise ValueError('must be a decimal string such as "12.50" (floats lose cents)')
     if not decimal.is_finite():
         raise ValueError("must be a finite amount")
     exponent = decimal.as_tuple().exponent
@@ -55,5 +55,7 @@ Money = Annotated[
         {"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "examples": ["12.50"]},
         mode="validation",
     ),
-    WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d+$", "examples": ["12.50"]}, mode="serialization"),
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^-?\d+\.\d+$", "examples": ["12.50"]}, mode="serialization"
+    ),
 ]

@@ -120,8 +120,14 @@ class PolicyFields(_Strict):
         scope_id = self.scope.id or "*"
         f = self.filters
         return "|".join(
-            (self.scope.type.value, scope_id, self.period.value, f.provider or "*", f.model or "*",
-             f.kind.value if f.kind else "*")
+            (
+                self.scope.type.value,
+                scope_id,
+                self.period.value,
+                f.provider or "*",
+                f.model or "*",
+                f.kind.value if f.kind else "*",
+            )
         )
 
 
@@ -175,6 +181,7 @@ class Policy(PolicyFields):
     def changed_fields(self, other: Policy) -> list[str]:
         ignored = {"version", "updated_at"}
         return sorted(
-            name for name in PolicyFields.model_fields
+            name
+            for name in PolicyFields.model_fields
             if name not in ignored and getattr(self, name) != getattr(other, name)
         )

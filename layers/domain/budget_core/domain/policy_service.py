@@ -44,9 +44,9 @@ class PolicyService:
         principal.require(Action.READ)
         return self._load(principal, policy_id)
 
-    def list(self, principal: Principal, query: PolicyQuery) -> Page[Policy]:
+    def list_policies(self, principal: Principal, query: PolicyQuery) -> Page[Policy]:
         principal.require(Action.READ)
-        return self.repository.list(principal.tenant_id, query)
+        return self.repository.query(principal.tenant_id, query)
 
     def update(
         self, principal: Principal, policy_id: str, patch: PolicyPatch, if_match: int | None

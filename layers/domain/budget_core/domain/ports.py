@@ -34,7 +34,7 @@ class PolicyRepository(Protocol):
 
     def get(self, tenant_id: str, policy_id: str) -> Policy | None: ...
 
-    def list(self, tenant_id: str, query: PolicyQuery) -> Page[Policy]:
+    def query(self, tenant_id: str, query: PolicyQuery) -> Page[Policy]:
         """InvalidRequest if ``query.next_token`` was not made by this repository for this tenant."""
 
     def replace(self, current: Policy, updated: Policy) -> None:

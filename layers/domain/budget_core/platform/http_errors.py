@@ -39,8 +39,14 @@ _STATUS: dict[type[DomainError], int] = {
     PayloadTooLarge: 413,
 }
 _THROTTLING_CODES = frozenset(
-    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
-     "TransactionConflictException", "InternalServerError", "ServiceUnavailable"}
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "TransactionConflictException",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
 )
 
 
@@ -62,17 +68,44 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
+def error_json(code: str, message: str, details: Sequence[dict[str, Any]] = ()) -> str:
+    body = {"error": {"code": code, "message": message, "details": list(details)}}
+    return json.dumps(body, separators=(",", ":"))
+
+
 def error_response(
-    status: int, code: str, message: str, details: Sequence[dict[str, Any]] = (),
+    status: int,
+    code: str,
+    message: str,
+    details: Sequence[dict[str, Any]] = (),
     headers: dict[str, str] | None = None,
 ) -> Response[str]:
-    body = {"error": {"code": code, "message": message, "details": list(details)}}
     return Response(
         status_code=status,
         content_type=content_types.APPLICATION_JSON,
-        body=json.dumps(body, separators=(",", ":")),
+        body=error_json(code, message, details),
         headers=headers,
     )
+
+
+def domain_error_parts(error: DomainError) -> tuple[int, str]:
+    """Status and body of the answer to ``error``."""
+    details = list(error.details)
+    if isinstance(error, PolicyConflict) and not details:
+        details = [{"existing_policy_id": error.existing_policy_id}]
+    return status_for(error), error_json(error.code, error.message, details)
+
+
+def proxy_error(error: DomainError) -> dict[str, Any]:
+    """The API Gateway proxy result for ``error``, for checks made before routing."""
+    status, body = domain_error_parts(error)
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": body,
+        "isBase64Encoded": False,
+        "cookies": [],
+    }
 
 
 def status_for(error: DomainError) -> int:
@@ -96,10 +129,8 @@ def validation_details(errors: Sequence[Any]) -> list[dict[str, Any]]:
 def register_error_handlers(app: APIGatewayHttpResolver) -> None:
     @app.exception_handler(DomainError)
     def _domain_error(error: DomainError) -> Response[str]:
-        details = list(error.details)
-        if isinstance(error, PolicyConflict) and not details:
-            details = [{"existing_policy_id": error.existing_policy_id}]
-        return error_response(status_for(error), error.code, error.message, details)
+        status, body = domain_error_parts(error)
+        return Response(status, content_types.APPLICATION_JSON, body)
 
     @app.exception_handler(RequestValidationError)
     def _invalid_request(error: RequestValidationError) -> Response[str]:
@@ -115,8 +146,9 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
         code = error.response.get("Error", {}).get("Code", "")
         if code in _THROTTLING_CODES:
             logger.warning("AWS dependency busy", extra={"aws_error": code})
-            return error_response(503, "service_busy", "the service is busy; retry shortly",
-                                  headers={"Retry-After": "1"})
+            return error_response(
+                503, "service_busy", "the service is busy; retry shortly", headers={"Retry-After": "1"}
+            )
         logger.exception("AWS call failed", extra={"aws_error": code})
         return error_response(500, "internal_error", "the request failed on our side")
 
