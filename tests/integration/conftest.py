@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 import policy_api_app
+from budget_service.sample_events import api_event
 from tests.support.aws import AwsResources
-from tests.support.events import api_event
 from tests.support.lambda_context import FakeLambdaContext
 
 

@@ -13,9 +13,9 @@ import policy_api_app
 from budget_core.domain.auth import Principal, Role
 from budget_core.domain.errors import PolicyConflict
 from budget_core.domain.policy import NewPolicy
+from budget_service.sample_events import api_event, load_event
 from tests.integration.conftest import ApiResponse, invoke_api
 from tests.support.aws import TABLE_NAME, AwsResources
-from tests.support.events import api_event, load_event
 
 Api = Callable[..., ApiResponse]
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import boto3
 
-from budget_service.template import create_table, load_template, resource
+from budget_service.provision import ProvisionedNames, provision
 
 REGION = "eu-west-1"
 TABLE_NAME = "budget-test-table"
@@ -49,13 +49,9 @@ class AwsResources:
 
 
 def create_resources() -> AwsResources:
-    template = load_template()
+    provision(ProvisionedNames(TABLE_NAME, EVENT_BUS_NAME), REGION)
     dynamodb = boto3.client("dynamodb", region_name=REGION)
-    create_table(dynamodb, resource(template, "BudgetTable"), TABLE_NAME)
-
     events = boto3.client("events", region_name=REGION)
-    assert resource(template, "EventBus").type == "AWS::Events::EventBus"
-    events.create_event_bus(Name=EVENT_BUS_NAME)
     sqs = boto3.client("sqs", region_name=REGION)
     queue_url = sqs.create_queue(QueueName="bus-capture")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][

@@ -1,4 +1,5 @@
-"""The sample events of events/ (the same files `sam local invoke -e` takes), shaped per test."""
+"""The sample events of events/ (the same files `sam local invoke -e` takes), shaped per use:
+tests and the demo load them here, so there is one corpus."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
+EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"  # tools/budget_service -> root
 
 
 @cache
