@@ -10,15 +10,23 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime
+import random
+import time
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from budget_core.adapters.dynamodb_codec import from_item, to_item
 from budget_core.adapters.keys import POLICY_PREFIX, policy_key, policy_slot_key, tenant_pk
-from budget_core.domain.errors import ConcurrentModification, InvalidRequest, NotFound, PolicyConflict
-from budget_core.domain.policy import Policy
+from budget_core.adapters.policy_items import policy_from_item, policy_to_item
+from budget_core.domain.errors import (
+    ConcurrentModification,
+    InvalidRequest,
+    NotFound,
+    PolicyConflict,
+    ServiceBusy,
+)
+from budget_core.domain.policy import POLICY_ID, Policy
 from budget_core.domain.ports import Page, PolicyQuery
 
 if TYPE_CHECKING:
@@ -29,8 +37,11 @@ if TYPE_CHECKING:
         TransactWriteItemTypeDef,
     )
 
-POLICY_ENTITY = "policy"
 SLOT_ENTITY = "policy_slot"
+TRANSACTION_CONFLICT_ATTEMPTS = 4
+_BUSY_CODES = frozenset(
+    {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
+)
 
 
 class DynamoDBPolicyRepository:
@@ -45,7 +56,7 @@ class DynamoDBPolicyRepository:
                 {
                     "Put": {
                         "TableName": self._table,
-                        "Item": _policy_item(policy),
+                        "Item": policy_to_item(policy),
                         "ConditionExpression": "attribute_not_exists(pk)",
                     }
                 },
@@ -60,7 +71,7 @@ class DynamoDBPolicyRepository:
             TableName=self._table, Key=to_item(policy_key(tenant_id, policy_id)), ConsistentRead=True
         )
         item = response.get("Item")
-        return _policy_from_item(from_item(item)) if item else None
+        return policy_from_item(from_item(item)) if item else None
 
     def query(self, tenant_id: str, query: PolicyQuery) -> Page[Policy]:
         request: QueryInputTypeDef = {
@@ -95,7 +106,7 @@ class DynamoDBPolicyRepository:
                 request["ExclusiveStartKey"] = start_key
             request["Limit"] = query.limit - len(items) + 1
             response = self._client.query(**request)
-            items.extend(_policy_from_item(from_item(i)) for i in response.get("Items", []))
+            items.extend(policy_from_item(from_item(i)) for i in response.get("Items", []))
             last_key = response.get("LastEvaluatedKey")
             if len(items) > query.limit or last_key is None:
                 break
@@ -135,7 +146,7 @@ class DynamoDBPolicyRepository:
         return {
             "Put": {
                 "TableName": self._table,
-                "Item": _policy_item(policy),
+                "Item": policy_to_item(policy),
                 "ConditionExpression": "version = :version",
                 "ExpressionAttributeValues": to_item({":version": expected_version}),
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
@@ -171,13 +182,26 @@ class DynamoDBPolicyRepository:
     def _transact(
         self, actions: list[TransactWriteItemTypeDef], policy: Policy, slot_index: int | None
     ) -> None:
-        try:
-            self._client.transact_write_items(TransactItems=actions)
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                raise
-            reasons: list[dict[str, Any]] = [dict(r) for r in error.response.get("CancellationReasons", [])]
-            raise self._explain(reasons, policy, slot_index) from None
+        # DynamoDB cancels one of two transactions that touch the same item at the same moment with
+        # TransactionConflict (not ConditionalCheckFailed); a short retry turns that into the real
+        # answer (a commit, or the condition that decides a 409/412).
+        for attempt in range(TRANSACTION_CONFLICT_ATTEMPTS):
+            try:
+                self._client.transact_write_items(TransactItems=actions)
+                return
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                    raise
+                reasons: list[dict[str, Any]] = [
+                    dict(r) for r in error.response.get("CancellationReasons", [])
+                ]
+            codes = {str(r.get("Code")) for r in reasons} - {"None"}
+            if codes & _BUSY_CODES and not codes & {"ConditionalCheckFailed"}:
+                if attempt + 1 < TRANSACTION_CONFLICT_ATTEMPTS:
+                    time.sleep(0.02 * 2**attempt + random.uniform(0, 0.02))  # noqa: S311 - jitter
+                    continue
+                raise ServiceBusy("the policy store is busy; retry shortly")
+            raise self._explain(reasons, policy, slot_index)
 
     def _explain(self, reasons: list[dict[str, Any]], policy: Policy, slot_index: int | None) -> Exception:
         def failed(index: int) -> bool:
@@ -195,7 +219,7 @@ class DynamoDBPolicyRepository:
             if reasons[0].get("Item") or self.get(policy.tenant_id, policy.policy_id) is not None:
                 return ConcurrentModification("the policy changed while this request ran; try again")
             return NotFound(f"policy '{policy.policy_id}' does not exist")
-        if any(r.get("Code") in ("TransactionConflict", "ConditionalCheckFailed") for r in reasons):
+        if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
             return ConcurrentModification("the policy changed while this request ran; try again")
         codes = ", ".join(str(r.get("Code")) for r in reasons)
         return RuntimeError(f"policy transaction cancelled: {codes}")
@@ -212,26 +236,6 @@ class DynamoDBPolicyRepository:
         return str(from_item(item)["policy_id"]) if item else "unknown"
 
 
-def _policy_item(policy: Policy) -> dict[str, AttributeValueTypeDef]:
-    values = policy.model_dump(mode="python", exclude_none=True)
-    values["scope"] = policy.scope.model_dump(mode="json", exclude_none=True)
-    values["filters"] = policy.filters.model_dump(mode="json", exclude_none=True)
-    for field in ("period", "enforcement", "status"):
-        values[field] = getattr(policy, field).value
-    values["created_at"] = policy.created_at.isoformat()
-    values["updated_at"] = policy.updated_at.isoformat()
-    return to_item({**policy_key(policy.tenant_id, policy.policy_id), "entity": POLICY_ENTITY, **values})
-
-
-def _policy_from_item(values: dict[str, Any]) -> Policy:
-    data = {k: v for k, v in values.items() if k not in ("pk", "sk", "entity")}
-    data["version"] = int(data["version"])
-    data["alert_thresholds"] = [int(t) for t in data.get("alert_thresholds", [])]
-    data["created_at"] = datetime.fromisoformat(data["created_at"])
-    data["updated_at"] = datetime.fromisoformat(data["updated_at"])
-    return Policy.model_validate(data)
-
-
 def _encode_token(policy_id: str) -> str:
     raw = json.dumps({"after": policy_id}, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -244,7 +248,7 @@ def _decode_token(token: str | None, tenant_id: str) -> dict[str, AttributeValue
     try:
         padded = token + "=" * (-len(token) % 4)
         after = json.loads(base64.urlsafe_b64decode(padded.encode()))["after"]
-        if not isinstance(after, str) or not after:
+        if not isinstance(after, str) or not POLICY_ID.match(after):
             raise ValueError(after)
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
         raise InvalidRequest(

@@ -21,3 +21,31 @@ def policy_key(tenant_id: str, policy_id: str) -> dict[str, str]:
 def policy_slot_key(tenant_id: str, uniqueness_key: str) -> dict[str, str]:
     """The guard item that holds a (scope, period, filters) slot for exactly one policy."""
     return {"pk": tenant_pk(tenant_id), "sk": f"{SLOT_PREFIX}{uniqueness_key}"}
+
+
+PRICE_PREFIX = "PRICE#"
+COUNTER_PREFIX = "C#"
+HOLD_PREFIX = "hold#"
+
+
+def usage_event_key(tenant_id: str, event_id: str) -> dict[str, str]:
+    return {"pk": f"T#{tenant_id}#E#{event_id}", "sk": "E"}
+
+
+def policy_counter_key(tenant_id: str, policy_id: str, period_key: str) -> dict[str, str]:
+    return {"pk": f"T#{tenant_id}#P#{policy_id}", "sk": f"{COUNTER_PREFIX}{period_key}"}
+
+
+def rollup_key(
+    tenant_id: str, dimension: str, value: str, granularity_prefix: str, bucket: str
+) -> dict[str, str]:
+    """``granularity_prefix`` is ``D`` (UTC day) or ``H`` (UTC hour)."""
+    return {"pk": f"T#{tenant_id}#R#{dimension}#{value}", "sk": f"{granularity_prefix}#{bucket}"}
+
+
+def price_override_key(tenant_id: str, provider: str, model: str) -> dict[str, str]:
+    return {"pk": tenant_pk(tenant_id), "sk": f"{PRICE_PREFIX}{provider}#{model}"}
+
+
+def hold_attribute(reservation_id: str) -> str:
+    return f"{HOLD_PREFIX}{reservation_id}"

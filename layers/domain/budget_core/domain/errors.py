@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,10 @@ class DomainError(Exception):
 
 class InvalidRequest(DomainError):
     code = "invalid_request"
+
+
+class InvalidJson(InvalidRequest):
+    code = "invalid_json"
 
 
 class Unauthenticated(DomainError):
@@ -51,3 +56,31 @@ class ConcurrentModification(DomainError):
 
 class PayloadTooLarge(DomainError):
     code = "payload_too_large"
+
+
+class UnsupportedMediaType(DomainError):
+    code = "unsupported_media_type"
+
+
+class ValidationFailed(DomainError):
+    """A value breaks a rule that only shows once the request is combined with stored state."""
+
+    code = "validation_failed"
+
+
+class ServiceBusy(DomainError):
+    """A dependency is throttling or busy; the same request may succeed in a moment."""
+
+    code = "service_busy"
+
+
+def validation_details(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """pydantic errors as ``{field, message, type}`` entries, without echoing the input back."""
+    details = []
+    for error in errors:
+        location = [str(part) for part in error.get("loc", ())]
+        if location and location[0] in ("body", "query", "path", "header"):
+            location = location[1:]
+        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+        details.append({"field": ".".join(location) or None, "message": message, "type": error.get("type")})
+    return details

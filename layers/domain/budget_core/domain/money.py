@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
 MAX_MONEY = Decimal("1000000000000")  # $1e12: beyond any real budget, well inside DynamoDB's 38 digits
 MONEY_PLACES = 10  # providers price per token in fractions of a micro-dollar
+# ASCII digits only: Decimal() would also take "1_000", "1E+3" and other scripts' digits.
+_DECIMAL_TEXT = re.compile(r"^-?[0-9]{1,16}(\.[0-9]{1,32})?$")
 
 
 def parse_money(value: Any) -> Decimal:
@@ -20,10 +23,9 @@ def parse_money(value: Any) -> Decimal:
     elif isinstance(value, int):
         decimal = Decimal(value)
     elif isinstance(value, str):
-        try:
-            decimal = Decimal(value.strip())
-        except InvalidOperation:
-            raise ValueError('must be a decimal string such as "12.50"') from None
+        if not _DECIMAL_TEXT.match(value):
+            raise ValueError('must be a decimal string such as "12.50"')
+        decimal = Decimal(value)
     else:
         raise ValueError('must be a decimal string such as "12.50" (floats lose cents)')
     if not decimal.is_finite():

@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
+from importlib import resources
 from typing import Annotated, Any, Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from budget_core.domain.money import MAX_MONEY, Money
 
+POLICY_ID = re.compile(r"^pol_[0-9a-f]{28}$")  # what ids.new_id("pol") makes
 SCOPE_ID_PATTERN = r"^[A-Za-z0-9._:@/+=-]{1,128}$"
 FILTER_VALUE_PATTERN = r"^[A-Za-z0-9._:/@+-]{1,128}$"
 DEFAULT_THRESHOLDS = (50, 80, 100)
@@ -74,14 +76,17 @@ class Filters(_Strict):
     kind: UsageKind | None = None
 
 
+@lru_cache(maxsize=1)
+def _iana_zones() -> frozenset[str]:
+    """The zone names of the tzdata package (what the layer ships), not of the host's files."""
+    listed = resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8").split()
+    return frozenset(listed) - {"Factory"}
+
+
 def validate_timezone(value: str) -> str:
-    # ZoneInfo also accepts file-like keys; only IANA-shaped names are allowed through.
-    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}", value):
+    # Only names from the IANA database: ZoneInfo alone would also open "localtime" or file paths.
+    if value not in _iana_zones():
         raise ValueError("must be an IANA time zone such as 'Europe/Paris'")
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"'{value}' is not an IANA time zone") from None
     return value
 
 
@@ -96,6 +101,8 @@ def validate_thresholds(values: list[int]) -> list[int]:
 Threshold = Annotated[int, Field(ge=1, le=1000, strict=True)]
 PositiveLimit = Annotated[Money, Field(gt=0, le=MAX_MONEY)]
 PolicyName = Annotated[str, Field(min_length=1, max_length=128)]
+Timezone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(validate_timezone)]
+Thresholds = Annotated[list[Threshold], AfterValidator(validate_thresholds)]
 
 
 class PolicyFields(_Strict):
@@ -105,15 +112,12 @@ class PolicyFields(_Strict):
     scope: Scope
     filters: Filters = Filters()
     period: Period
-    timezone: str = "UTC"
+    timezone: Timezone = "UTC"
     limit_usd: PositiveLimit
     enforcement: Enforcement = Enforcement.HARD
-    alert_thresholds: list[Threshold] = Field(default_factory=lambda: list(DEFAULT_THRESHOLDS))
+    alert_thresholds: Thresholds = Field(default_factory=lambda: list(DEFAULT_THRESHOLDS))
     forecast_alerts: bool = False
     status: PolicyStatus = PolicyStatus.ACTIVE
-
-    _check_timezone = field_validator("timezone")(validate_timezone)
-    _check_thresholds = field_validator("alert_thresholds")(validate_thresholds)
 
     def uniqueness_key(self) -> str:
         """At most one policy per (scope, period, filters) in a tenant: this string names that slot."""
@@ -142,10 +146,10 @@ class PolicyPatch(_Strict):
     scope: Scope | None = None
     filters: Filters | None = None
     period: Period | None = None
-    timezone: str | None = None
+    timezone: Timezone | None = None
     limit_usd: PositiveLimit | None = None
     enforcement: Enforcement | None = None
-    alert_thresholds: list[Threshold] | None = None
+    alert_thresholds: Thresholds | None = None
     forecast_alerts: bool | None = None
     status: PolicyStatus | None = None
 

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from pydantic import ValidationError
+
 from budget_core.domain.auth import Action, Principal
-from budget_core.domain.errors import ConcurrentModification, NotFound, PreconditionFailed
+from budget_core.domain.errors import (
+    ConcurrentModification,
+    NotFound,
+    PreconditionFailed,
+    ValidationFailed,
+    validation_details,
+)
 from budget_core.domain.ids import new_id
 from budget_core.domain.lifecycle import PolicyEventType, PolicyLifecycleEvent
-from budget_core.domain.policy import NewPolicy, Policy, PolicyPatch
+from budget_core.domain.policy import POLICY_ID, NewPolicy, Policy, PolicyPatch
 from budget_core.domain.ports import Clock, EventPublisher, Page, PolicyQuery, PolicyRepository
 
 # A PATCH or DELETE without If-Match re-reads and retries when it loses a race, this many times.
 UNCONDITIONAL_WRITE_ATTEMPTS = 3
-POLICY_ID = re.compile(r"^pol_[0-9a-f]{28}$")
 
 
 @dataclass
@@ -55,7 +61,12 @@ class PolicyService:
         for attempt in range(1, UNCONDITIONAL_WRITE_ATTEMPTS + 1):
             current = self._load(principal, policy_id)
             _check_precondition(current, if_match)
-            updated = current.apply(patch, self.clock.now())
+            try:
+                updated = current.apply(patch, self.clock.now())
+            except ValidationError as error:
+                raise ValidationFailed(
+                    "the patched policy would be invalid", details=validation_details(error.errors())
+                ) from None
             try:
                 self.repository.replace(current, updated)
             except ConcurrentModification:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -11,40 +14,70 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from budget_core.domain.auth import Principal, principal_from_claims
-from budget_core.domain.errors import DomainError, InvalidRequest, PayloadTooLarge
+from budget_core.domain.errors import (
+    DomainError,
+    InvalidJson,
+    InvalidRequest,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 from budget_core.platform.http_errors import ErrorResponse, proxy_error
 from budget_core.platform.settings import get_settings
 
 PRINCIPAL = "principal"
-_ETAG = re.compile(r'^(?:W/)?"?(\d{1,18})"?$')
+_ETAG = re.compile(r'^(?:W/)?(?:"([0-9]{1,18})"|([0-9]{1,18}))$')
 
 
 def resolve_with_gate(
     app: APIGatewayHttpResolver, event: Mapping[str, Any], context: LambdaContext
 ) -> dict[str, Any]:
-    """Checks the caller and the body size before routing.
+    """Checks the caller and the body before routing.
 
     Powertools runs request validation before any middleware, so these checks sit in front of
-    ``resolve``: a caller without a tenant or role gets 403 and an oversized body 413 before a
-    byte of it is parsed. The tenant comes from the claims the JWT authorizer verified, never
-    from the path or body.
+    ``resolve``: a caller without a tenant or role gets 403, an oversized body 413, a body that is
+    not JSON 415 or 400, all before a route sees it. The tenant comes from the claims the JWT
+    authorizer verified, never from the path or body.
     """
     settings = get_settings()
     try:
-        body = event.get("body") or ""
-        if len(body) > settings.max_body_bytes:
-            raise PayloadTooLarge(
-                f"the request body is larger than {settings.max_body_bytes} bytes",
-                details=[{"field": "body"}],
-            )
-        claims = ((event.get("requestContext") or {}).get("authorizer") or {}).get("jwt", {}).get(
-            "claims"
-        ) or {}
+        authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+        claims = (authorizer.get("jwt") or {}).get("claims") or {}
         principal = principal_from_claims(claims, settings.tenant_claim, settings.roles_claim)
+        event = _with_json_body(event, settings.max_body_bytes)
     except DomainError as error:
         return proxy_error(error)
     app.append_context(**{PRINCIPAL: principal})
     return app.resolve(event, context)
+
+
+def _with_json_body(event: Mapping[str, Any], max_bytes: int) -> Mapping[str, Any]:
+    """The event with its body checked: at most ``max_bytes``, JSON, parseable, UTF-8 text.
+
+    Powertools parses bodies with a bare ``json.loads`` and lets anything but JSONDecodeError
+    through (deep nesting, huge integers, undecodable base64 bodies): all of those are a client's
+    mistake and get their 4xx here instead.
+    """
+    raw = event.get("body")
+    if raw is None or raw == "":
+        return event
+    if len(raw) > max_bytes:
+        raise PayloadTooLarge(
+            f"the request body is larger than {max_bytes} bytes", details=[{"field": "body"}]
+        )
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    media_type = headers.get("content-type", "application/json").split(";", 1)[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise UnsupportedMediaType("send the body as application/json", details=[{"field": "Content-Type"}])
+    encoded = bool(event.get("isBase64Encoded"))
+    try:
+        text = base64.b64decode(raw, validate=True).decode("utf-8") if encoded else raw
+        json.loads(text)
+    except (ValueError, RecursionError, UnicodeDecodeError, binascii.Error):
+        raise InvalidJson("the request body is not valid JSON", details=[{"field": "body"}]) from None
+    # Powertools matches the media type case-sensitively; hand it the canonical spelling.
+    headers = {k: v for k, v in (event.get("headers") or {}).items() if str(k).lower() != "content-type"}
+    headers["content-type"] = "application/json"
+    return {**event, "headers": headers, "body": text, "isBase64Encoded": False}
 
 
 def current_principal(app: APIGatewayHttpResolver) -> Principal:
@@ -60,7 +93,7 @@ def parse_if_match(value: str | None) -> int | None:
     match = _ETAG.match(value.strip())
     if not match:
         raise InvalidRequest('If-Match must be a policy version such as "3"', details=[{"field": "If-Match"}])
-    return int(match.group(1))
+    return int(match.group(1) or match.group(2))
 
 
 def etag(version: int) -> str:
@@ -76,6 +109,7 @@ def error_responses(*statuses: int) -> dict[int, OpenAPIResponse]:
         409: "Conflict with the current state",
         412: "If-Match names a version that is no longer current",
         413: "Request body too large",
+        415: "The body is not application/json",
         422: "A field is invalid; details name it",
         503: "A dependency is busy; retry",
     }

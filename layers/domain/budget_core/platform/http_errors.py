@@ -24,7 +24,11 @@ from budget_core.domain.errors import (
     PayloadTooLarge,
     PolicyConflict,
     PreconditionFailed,
+    ServiceBusy,
     Unauthenticated,
+    UnsupportedMediaType,
+    ValidationFailed,
+    validation_details,
 )
 from budget_core.platform.observability import logger
 
@@ -37,6 +41,9 @@ _STATUS: dict[type[DomainError], int] = {
     ConcurrentModification: 409,
     PreconditionFailed: 412,
     PayloadTooLarge: 413,
+    UnsupportedMediaType: 415,
+    ValidationFailed: 422,
+    ServiceBusy: 503,
 }
 _THROTTLING_CODES = frozenset(
     {
@@ -96,12 +103,16 @@ def domain_error_parts(error: DomainError) -> tuple[int, str]:
     return status_for(error), error_json(error.code, error.message, details)
 
 
+def _retry_after(error: DomainError) -> dict[str, str]:
+    return {"Retry-After": "1"} if isinstance(error, ServiceBusy) else {}
+
+
 def proxy_error(error: DomainError) -> dict[str, Any]:
     """The API Gateway proxy result for ``error``, for checks made before routing."""
     status, body = domain_error_parts(error)
     return {
         "statusCode": status,
-        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "headers": {"Content-Type": content_types.APPLICATION_JSON, **_retry_after(error)},
         "body": body,
         "isBase64Encoded": False,
         "cookies": [],
@@ -115,22 +126,11 @@ def status_for(error: DomainError) -> int:
     return 400
 
 
-def validation_details(errors: Sequence[Any]) -> list[dict[str, Any]]:
-    details = []
-    for error in errors:
-        location = [str(part) for part in error.get("loc", ())]
-        if location and location[0] in ("body", "query", "path", "header"):
-            location = location[1:]
-        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
-        details.append({"field": ".".join(location) or None, "message": message, "type": error.get("type")})
-    return details
-
-
 def register_error_handlers(app: APIGatewayHttpResolver) -> None:
     @app.exception_handler(DomainError)
     def _domain_error(error: DomainError) -> Response[str]:
         status, body = domain_error_parts(error)
-        return Response(status, content_types.APPLICATION_JSON, body)
+        return Response(status, content_types.APPLICATION_JSON, body, headers=_retry_after(error))
 
     @app.exception_handler(RequestValidationError)
     def _invalid_request(error: RequestValidationError) -> Response[str]:
