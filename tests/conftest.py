@@ -23,3 +23,16 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def aws() -> Iterator[AwsResources]:
     with mock_aws():
         yield create_resources()
+
+
+@pytest.fixture
+def fresh_handlers() -> Iterator[None]:
+    """Each test starts from a cold start of every handler (no cached clients or tenant configs)."""
+    import policy_api_app
+    import usage_ingest_app
+
+    policy_api_app.policy_service.cache_clear()
+    usage_ingest_app.ingestor.cache_clear()
+    yield
+    policy_api_app.policy_service.cache_clear()
+    usage_ingest_app.ingestor.cache_clear()

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +11,7 @@ import policy_api_app
 from budget_service.sample_events import api_event
 from tests.support.aws import AwsResources
 from tests.support.lambda_context import FakeLambdaContext
+from tests.support.usage_stream import UsageStreamDriver
 
 
 @dataclass
@@ -28,12 +29,15 @@ def invoke_api(event: dict[str, Any]) -> ApiResponse:
 
 
 @pytest.fixture
-def api(aws: AwsResources) -> Iterator[Callable[..., ApiResponse]]:
+def api(aws: AwsResources, fresh_handlers: None) -> Callable[..., ApiResponse]:
     """Calls the real PolicyApiFunction handler with a sample event from events/policy_api."""
-    policy_api_app.policy_service.cache_clear()
 
     def call(name: str, **changes: Any) -> ApiResponse:
         return invoke_api(api_event(name, **changes))
 
-    yield call
-    policy_api_app.policy_service.cache_clear()
+    return call
+
+
+@pytest.fixture
+def usage_stream(aws: AwsResources, fresh_handlers: None) -> UsageStreamDriver:
+    return UsageStreamDriver(aws)

@@ -14,6 +14,9 @@ from budget_service.provision import ProvisionedNames, provision
 REGION = "eu-west-1"
 TABLE_NAME = "budget-test-table"
 EVENT_BUS_NAME = "budget-test-events"
+USAGE_STREAM_NAME = "budget-test-usage"
+USAGE_DLQ_NAME = "budget-test-usage-dlq"
+USAGE_DLQ_URL = f"https://sqs.{REGION}.amazonaws.com/123456789012/{USAGE_DLQ_NAME}"
 TEST_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -24,6 +27,8 @@ TEST_ENVIRONMENT = {
     "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
     "TABLE_NAME": TABLE_NAME,
     "EVENT_BUS_NAME": EVENT_BUS_NAME,
+    "USAGE_STREAM_NAME": USAGE_STREAM_NAME,
+    "USAGE_DLQ_URL": USAGE_DLQ_URL,
     "POWERTOOLS_METRICS_NAMESPACE": "BudgetServiceTest",
     "POWERTOOLS_DEV": "false",
 }
@@ -35,6 +40,20 @@ class AwsResources:
     events: Any
     sqs: Any
     bus_queue_url: str
+    kinesis: Any
+    usage_stream_arn: str
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        """The usage dead-letter queue's messages, read and removed."""
+        found = []
+        while True:
+            response = self.sqs.receive_message(QueueUrl=USAGE_DLQ_URL, MaxNumberOfMessages=10)
+            messages = response.get("Messages", [])
+            if not messages:
+                return found
+            for message in messages:
+                found.append(json.loads(message["Body"]))
+                self.sqs.delete_message(QueueUrl=USAGE_DLQ_URL, ReceiptHandle=message["ReceiptHandle"])
 
     def bus_events(self) -> Iterator[dict[str, Any]]:
         """Everything the EventBus delivered so far (through a catch-all rule to an SQS queue)."""
@@ -49,7 +68,9 @@ class AwsResources:
 
 
 def create_resources() -> AwsResources:
-    provision(ProvisionedNames(TABLE_NAME, EVENT_BUS_NAME), REGION)
+    provisioned = provision(
+        ProvisionedNames(TABLE_NAME, EVENT_BUS_NAME, USAGE_STREAM_NAME, USAGE_DLQ_NAME), REGION
+    )
     dynamodb = boto3.client("dynamodb", region_name=REGION)
     events = boto3.client("events", region_name=REGION)
     sqs = boto3.client("sqs", region_name=REGION)
@@ -65,4 +86,12 @@ def create_resources() -> AwsResources:
     events.put_targets(
         Rule="capture-all", EventBusName=EVENT_BUS_NAME, Targets=[{"Id": "q", "Arn": queue_arn}]
     )
-    return AwsResources(dynamodb=dynamodb, events=events, sqs=sqs, bus_queue_url=queue_url)
+    assert provisioned.usage_dlq_url == USAGE_DLQ_URL
+    return AwsResources(
+        dynamodb=dynamodb,
+        events=events,
+        sqs=sqs,
+        bus_queue_url=queue_url,
+        kinesis=boto3.client("kinesis", region_name=REGION),
+        usage_stream_arn=provisioned.usage_stream_arn,
+    )

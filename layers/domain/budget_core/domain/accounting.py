@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -96,6 +97,7 @@ class CounterDelta:
     # ("provider" | "model" | "operation", name) -> spend; daily rollups only
     breakdown: dict[tuple[str, str], Breakdown] = field(default_factory=dict)
     policy: Policy | None = None  # the snapshot a policy counter carries for the alert function
+    first_moment: datetime | None = None  # an event time inside the counter's period
     settled_reservations: set[str] = field(default_factory=set)
 
 
@@ -143,7 +145,7 @@ def _apply(deltas: dict[CounterKey, CounterDelta], priced: PricedEvent, targets:
     for key, policy in targets.policies:
         delta = deltas.get(key)
         if delta is None:
-            delta = deltas[key] = CounterDelta(policy=policy)
+            delta = deltas[key] = CounterDelta(policy=policy, first_moment=event.timestamp)
         delta.totals.add(priced)
         if event.reservation_id:
             delta.settled_reservations.add(event.reservation_id)

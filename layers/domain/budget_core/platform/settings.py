@@ -18,6 +18,11 @@ class Settings(BaseModel):
     roles_claim: str = "roles"
     max_body_bytes: int = Field(default=262_144, ge=1024)
     default_page_size: int = Field(default=50, ge=1, le=100)
+    usage_dead_letter_queue_url: str | None = None
+    usage_stream_name: str | None = None
+    # Event records must outlive the 35 days within which a duplicate can still arrive (invariant 1).
+    usage_retention_days: int = Field(default=90, ge=36, le=3650)
+    tenant_config_ttl_seconds: float = Field(default=15, ge=0, le=300)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -28,6 +33,10 @@ class Settings(BaseModel):
             "roles_claim": "ROLES_CLAIM",
             "max_body_bytes": "MAX_BODY_BYTES",
             "default_page_size": "DEFAULT_PAGE_SIZE",
+            "usage_dead_letter_queue_url": "USAGE_DLQ_URL",
+            "usage_stream_name": "USAGE_STREAM_NAME",
+            "usage_retention_days": "USAGE_RETENTION_DAYS",
+            "tenant_config_ttl_seconds": "TENANT_CONFIG_TTL_SECONDS",
         }
         return cls.model_validate({f: environ[v] for f, v in fields.items() if environ.get(v)})
 

@@ -1,0 +1,123 @@
+"""UsageIngestFunction: usage events from the Kinesis UsageStream into the BudgetTable, priced and
+counted exactly once. Invalid records go to the dead-letter queue; only transient failures make
+Lambda retry (reported as partial batch failures)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict
+
+from budget_core.adapters.dynamodb_tenant_config import DynamoDBTenantConfigSource
+from budget_core.adapters.dynamodb_usage_ledger import DynamoDBUsageLedger
+from budget_core.adapters.sqs_dead_letters import SqsDeadLetters
+from budget_core.domain.ingestion import UsageIngestor
+from budget_core.domain.ingestion_ports import Rejection
+from budget_core.domain.pricing.pricer import Pricer
+from budget_core.domain.tenant_config_cache import CachedTenantConfig
+from budget_core.platform.batch import StagedBatchProcessor
+from budget_core.platform.observability import logger, metrics
+from budget_core.platform.settings import get_settings
+
+
+class KinesisPayload(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    partitionKey: str
+    sequenceNumber: str
+    data: str  # base64, decoded by the ingestor's caller so that bad base64 is a rejection, not a crash
+
+
+class UsageStreamRecord(BaseModel):
+    """The Kinesis record envelope only; the usage event inside is validated by the domain."""
+
+    model_config = ConfigDict(extra="allow")
+
+    eventID: str
+    kinesis: KinesisPayload
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@lru_cache(maxsize=1)
+def ingestor() -> UsageIngestor:
+    settings = get_settings()
+    dynamodb = boto3.client("dynamodb")
+    if settings.usage_dead_letter_queue_url is None:
+        raise RuntimeError("USAGE_DLQ_URL is not set: rejected records would have nowhere to go")
+    return UsageIngestor(
+        configs=CachedTenantConfig(
+            DynamoDBTenantConfigSource(dynamodb, settings.table_name), settings.tenant_config_ttl_seconds
+        ),
+        ledger=DynamoDBUsageLedger(
+            dynamodb, settings.table_name, timedelta(days=settings.usage_retention_days), _now
+        ),
+        pricer=Pricer(),
+        dead_letters=SqsDeadLetters(
+            boto3.client("sqs"), settings.usage_dead_letter_queue_url, "UsageIngestFunction", _now
+        ),
+        now=_now,
+    )
+
+
+def _flush(records: list[UsageStreamRecord]) -> set[str]:
+    decoded: list[tuple[str, bytes]] = []
+    undecodable: list[Rejection] = []
+    for record in records:
+        try:
+            decoded.append(
+                (record.kinesis.sequenceNumber, base64.b64decode(record.kinesis.data, validate=True))
+            )
+        except (binascii.Error, ValueError):
+            raw = record.kinesis.data.encode()
+            undecodable.append(Rejection(record.kinesis.sequenceNumber, "record data is not base64", raw))
+    service = ingestor()
+    report = service.ingest(decoded)
+    retry = set(report.retry_record_ids)
+    if undecodable:
+        retry |= {r.record_id for r in service.dead_letters.send(undecodable)}
+    rejected = len(report.rejected) + len(undecodable)
+    metrics.add_metric(name="EventsIngested", unit="Count", value=len(report.committed))
+    metrics.add_metric(name="DuplicateEvents", unit="Count", value=report.duplicates)
+    metrics.add_metric(name="RejectedEvents", unit="Count", value=rejected)
+    metrics.add_metric(name="UnpricedEvents", unit="Count", value=report.unpriced)
+    metrics.add_metric(
+        name="SpendRecordedMicroUSD", unit="Count", value=int(report.committed_cost * 1_000_000)
+    )
+    metrics.add_metric(name="RecordsRetried", unit="Count", value=len(retry))
+    if rejected or retry:
+        logger.warning(
+            "usage batch had rejected or retried records",
+            extra={
+                "rejected": [(r.record_id, r.reason) for r in report.rejected + undecodable][:20],
+                "retry": sorted(retry)[:20],
+            },
+        )
+    return retry
+
+
+processor = StagedBatchProcessor(
+    EventType.KinesisDataStreams,
+    UsageStreamRecord,
+    flush=_flush,
+    record_id=lambda r: r.kinesis.sequenceNumber,
+)
+
+
+def stage(record: UsageStreamRecord) -> None:
+    processor.stage(record)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(  # type: ignore[return-value]  # a TypedDict of that dictevent=event, record_handler=stage, processor=processor, context=context)

@@ -1,0 +1,231 @@
+"""UsageLedger on the BudgetTable: one commit, one TransactWriteItems.
+
+Each event is a Put conditioned on ``attribute_not_exists(pk)``; each counter an Update with ADD.
+If any event was applied before (producer retry, Kinesis redelivery, a Lambda retry after a crash
+half-way through a batch), DynamoDB cancels the whole transaction and names those events in the
+cancellation reasons; the caller drops them and commits the rest (invariant 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from budget_core.adapters.dynamodb_codec import to_item
+from budget_core.adapters.keys import hold_attribute, policy_counter_key, rollup_key, usage_event_key
+from budget_core.domain.accounting import (
+    Commit,
+    CounterDelta,
+    Granularity,
+    PolicyCounterKey,
+    PricedEvent,
+    RollupKey,
+)
+from budget_core.domain.ingestion_ports import TransientStoreError
+from budget_core.domain.periods import period_window
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+USAGE_ENTITY = "usage"
+COUNTER_ENTITY = "counter"
+ROLLUP_ENTITY = "rollup"
+BREAKDOWN_CODES = {"provider": "p", "model": "m", "operation": "o"}
+_BUSY_ERRORS = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
+)
+_BUSY_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
+
+
+class DynamoDBUsageLedger:
+    def __init__(
+        self, client: DynamoDBClient, table_name: str, retention: timedelta, now: Callable[[], datetime]
+    ) -> None:
+        self._client = client
+        self._table = table_name
+        self._retention = retention
+        self._now = now
+
+    def try_commit(self, commit: Commit) -> set[tuple[str, str]]:
+        now = self._now()
+        actions: list[TransactWriteItemTypeDef] = [self._put_event(p, now) for p in commit.events]
+        for key, delta in commit.deltas.items():
+            if isinstance(key, PolicyCounterKey):
+                actions.append(self._update_policy_counter(key, delta, now))
+            else:
+                actions.append(self._update_rollup(key, delta))
+        try:
+            self._client.transact_write_items(TransactItems=actions)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code in _BUSY_ERRORS:
+                raise TransientStoreError(code) from error
+            if code != "TransactionCanceledException":
+                raise
+            reasons = [dict(r) for r in error.response.get("CancellationReasons", [])]
+            applied = {
+                (p.event.tenant_id, p.event.event_id)
+                for p, reason in zip(commit.events, reasons, strict=False)
+                if reason.get("Code") == "ConditionalCheckFailed"
+            }
+            if applied:
+                return applied
+            codes = {str(r.get("Code")) for r in reasons}
+            if codes & _BUSY_REASONS:
+                raise TransientStoreError(",".join(sorted(codes - {"None"}))) from error
+            raise
+        return set()
+
+    def _put_event(self, priced: PricedEvent, now: datetime) -> TransactWriteItemTypeDef:
+        event = priced.event
+        usage = event.usage
+        item: dict[str, Any] = {
+            **usage_event_key(event.tenant_id, event.event_id),
+            "entity": USAGE_ENTITY,
+            "tenant_id": event.tenant_id,
+            "event_id": event.event_id,
+            "ts": event.timestamp.isoformat(),
+            "kind": event.kind.value,
+            "provider": event.provider,
+            "model": event.model,
+            "operation": event.operation,
+            "user_id": event.user_id,
+            "team_id": event.team_id,
+            "api_key_id": event.api_key_id,
+            "project_id": event.project_id,
+            "cost_usd": priced.quote.cost_usd,
+            "price_version": priced.quote.price_version,
+            "reservation_id": event.reservation_id,
+            "expires_at": int((now + self._retention).timestamp()),
+        }
+        counts = {
+            "in": usage.input_tokens,
+            "out": usage.output_tokens,
+            "cr": usage.cache_read_tokens,
+            "cw": usage.cache_write_tokens,
+            "img": usage.images,
+        }
+        item.update({name: value for name, value in counts.items() if value})
+        if event.metadata:
+            item["metadata"] = dict(event.metadata)
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": to_item(item),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+
+    def _update_policy_counter(
+        self, key: PolicyCounterKey, delta: CounterDelta, now: datetime
+    ) -> TransactWriteItemTypeDef:
+        policy = delta.policy
+        assert policy is not None
+        assert delta.first_moment is not None
+        window = period_window(policy.period, policy.timezone, delta.first_moment)
+        snapshot: dict[str, Any] = {
+            "entity": COUNTER_ENTITY,
+            "tenant_id": key.tenant_id,
+            "policy_id": key.policy_id,
+            "policy_name": policy.name,
+            "policy_version": policy.version,
+            "policy_status": policy.status.value,
+            "scope_type": policy.scope.type.value,
+            "scope_id": policy.scope.id,
+            "period": policy.period.value,
+            "period_key": key.period_key,
+            "timezone": policy.timezone,
+            "limit_usd": policy.limit_usd,
+            "enforcement": policy.enforcement.value,
+            "thresholds": list(policy.alert_thresholds),
+            "forecast_alerts": policy.forecast_alerts,
+            "period_start": window.start.isoformat(),
+            "period_end": window.end.isoformat(),
+            "updated_at": now.isoformat(),
+        }
+        totals = delta.totals
+        added = {
+            "spent_usd": totals.cost_usd,
+            "events": totals.events,
+            "unpriced_events": totals.unpriced_events,
+            "rev": 1,
+        }
+        removed = [hold_attribute(r) for r in sorted(delta.settled_reservations)]
+        return self._update(
+            policy_counter_key(key.tenant_id, key.policy_id, key.period_key), snapshot, added, removed
+        )
+
+    def _update_rollup(self, key: RollupKey, delta: CounterDelta) -> TransactWriteItemTypeDef:
+        prefix = "D" if key.granularity is Granularity.DAY else "H"
+        totals = delta.totals
+        snapshot = {
+            "entity": ROLLUP_ENTITY,
+            "tenant_id": key.tenant_id,
+            "dimension": key.dimension,
+            "dim_value": key.value,
+            "bucket": key.bucket,
+        }
+        added: dict[str, Decimal | int] = {
+            "cost_usd": totals.cost_usd,
+            "events": totals.events,
+            "unpriced_events": totals.unpriced_events,
+        }
+        if key.granularity is Granularity.DAY:
+            added.update(
+                {
+                    "input_tokens": totals.input_tokens,
+                    "output_tokens": totals.output_tokens,
+                    "cache_read_tokens": totals.cache_read_tokens,
+                    "cache_write_tokens": totals.cache_write_tokens,
+                    "images": totals.images,
+                }
+            )
+            for (part, name), spend in delta.breakdown.items():
+                code = BREAKDOWN_CODES[part]
+                added[f"{code}#{name}#c"] = spend.cost_usd
+                added[f"{code}#{name}#n"] = spend.events
+        return self._update(
+            rollup_key(key.tenant_id, key.dimension, key.value, prefix, key.bucket), snapshot, added, []
+        )
+
+    def _update(
+        self, key: dict[str, str], snapshot: dict[str, Any], added: dict[str, Any], removed: list[str]
+    ) -> TransactWriteItemTypeDef:
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        sets, adds = [], []
+        for index, (name, value) in enumerate(snapshot.items()):
+            if value is None:
+                continue
+            names[f"#s{index}"] = name
+            values[f":s{index}"] = value
+            sets.append(f"#s{index} = :s{index}")
+        for index, (name, value) in enumerate(added.items()):
+            names[f"#a{index}"] = name
+            values[f":a{index}"] = value
+            adds.append(f"#a{index} :a{index}")
+        expression = f"SET {', '.join(sets)} ADD {', '.join(adds)}"
+        if removed:
+            for index, name in enumerate(removed):
+                names[f"#r{index}"] = name
+            expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(removed)))
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": to_item(key),
+                "UpdateExpression": expression,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": to_item(values),
+            }
+        }

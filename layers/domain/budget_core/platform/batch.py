@@ -1,0 +1,48 @@
+"""Powertools BatchProcessor for consumers that must see the whole batch before committing.
+
+The record handler only stages records; when the batch ends, ``flush`` handles all staged records
+at once (aggregation, transactions) and names those to retry. They are then reported as partial
+failures, so Lambda retries from the lowest of them and never re-runs what committed before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+
+
+class RetryLater(Exception):
+    """Marks a staged record that the flush could not finish; the stream redelivers it."""
+
+
+class StagedBatchProcessor(BatchProcessor):
+    def __init__(
+        self,
+        event_type: EventType,
+        model: Any,
+        flush: Callable[[list[Any]], Collection[str]],
+        record_id: Callable[[Any], str],
+    ) -> None:
+        super().__init__(event_type=event_type, model=model, raise_on_entire_batch_failure=True)
+        self._flush = flush
+        self._record_id = record_id
+        self._staged: list[Any] = []
+
+    def stage(self, record: Any) -> None:
+        self._staged.append(record)
+
+    def _prepare(self) -> None:
+        super()._prepare()
+        self._staged = []
+
+    def _clean(self) -> None:
+        staged, self._staged = self._staged, []
+        if staged:
+            to_retry = set(self._flush(staged))
+            for record in staged:
+                if self._record_id(record) in to_retry:
+                    error = RetryLater(self._record_id(record))
+                    self.failure_handler(record=record, exception=(RetryLater, error, None))
+        super()._clean()
