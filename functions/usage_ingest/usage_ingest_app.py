@@ -120,4 +120,7 @@ def stage(record: UsageStreamRecord) -> None:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(  # type: ignore[return-value]  # a TypedDict of that dictevent=event, record_handler=stage, processor=processor, context=context)
+    response = process_partial_response(
+        event=event, record_handler=stage, processor=processor, context=context
+    )
+    return dict(response)
