@@ -48,10 +48,8 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@lru_cache(maxsize=1)
-def ingestor() -> UsageIngestor:
+def build_ingestor(dynamodb: Any, sqs: Any) -> UsageIngestor:
     settings = get_settings()
-    dynamodb = boto3.client("dynamodb")
     if settings.usage_dead_letter_queue_url is None:
         raise RuntimeError("USAGE_DLQ_URL is not set: rejected records would have nowhere to go")
     return UsageIngestor(
@@ -62,11 +60,14 @@ def ingestor() -> UsageIngestor:
             dynamodb, settings.table_name, timedelta(days=settings.usage_retention_days), _now
         ),
         pricer=Pricer(),
-        dead_letters=SqsDeadLetters(
-            boto3.client("sqs"), settings.usage_dead_letter_queue_url, "UsageIngestFunction", _now
-        ),
+        dead_letters=SqsDeadLetters(sqs, settings.usage_dead_letter_queue_url, "UsageIngestFunction", _now),
         now=_now,
     )
+
+
+@lru_cache(maxsize=1)
+def ingestor() -> UsageIngestor:
+    return build_ingestor(boto3.client("dynamodb"), boto3.client("sqs"))
 
 
 def _flush(records: list[UsageStreamRecord]) -> set[str]:

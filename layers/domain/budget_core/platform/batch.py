@@ -25,7 +25,9 @@ class StagedBatchProcessor(BatchProcessor):
         flush: Callable[[list[Any]], Collection[str]],
         record_id: Callable[[Any], str],
     ) -> None:
-        super().__init__(event_type=event_type, model=model, raise_on_entire_batch_failure=True)
+        # A batch that failed whole (the store throttling everything) is still answered with its
+        # failures, not an exception: Lambda then retries from the first record without bisecting.
+        super().__init__(event_type=event_type, model=model, raise_on_entire_batch_failure=False)
         self._flush = flush
         self._record_id = record_id
         self._staged: list[Any] = []
