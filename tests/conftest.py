@@ -32,7 +32,11 @@ def fresh_handlers() -> Iterator[None]:
     import usage_ingest_app
 
     def clear() -> None:
-        for cached in (policy_api_app.policy_service, usage_ingest_app.ingestor):
+        for cached in (
+            policy_api_app.policy_service,
+            policy_api_app.usage_submission,
+            usage_ingest_app.ingestor,
+        ):
             getattr(cached, "cache_clear", lambda: None)()  # a test may have put a stand-in there
 
     clear()

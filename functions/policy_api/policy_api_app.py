@@ -14,15 +14,17 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from budget_core.adapters.dynamodb_policy_repository import DynamoDBPolicyRepository
 from budget_core.adapters.eventbridge_publisher import EventBridgePublisher
+from budget_core.adapters.kinesis_usage_forwarder import KinesisUsageForwarder
 from budget_core.domain.auth import Action
 from budget_core.domain.clock import SystemClock
 from budget_core.domain.policy import NewPolicy, Policy, PolicyPatch, PolicyStatus, ScopeType
 from budget_core.domain.policy_service import PolicyService
 from budget_core.domain.ports import PolicyQuery
+from budget_core.domain.usage_submission import MAX_EVENTS_PER_REQUEST, UsageSubmission
 from budget_core.platform.http_api import (
     current_principal,
     error_responses,
@@ -54,6 +56,34 @@ IfMatch = Annotated[
 class PolicyPage(BaseModel):
     items: list[Policy]
     next_token: str | None
+
+
+class UsageBatch(BaseModel):
+    """Usage events v1 (DESIGN); ``tenant_id`` may be left out, it is always the token's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    events: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=MAX_EVENTS_PER_REQUEST)]
+
+
+class UsageFailure(BaseModel):
+    index: int
+    event_id: str | None
+    code: str
+    message: str
+
+
+class UsageAccepted(BaseModel):
+    accepted: int
+    failed: list[UsageFailure]
+
+
+@lru_cache(maxsize=1)
+def usage_submission() -> UsageSubmission:
+    stream = get_settings().usage_stream_name
+    if stream is None:
+        raise RuntimeError("USAGE_STREAM_NAME is not set")
+    return UsageSubmission(KinesisUsageForwarder(boto3.client("kinesis"), stream), SystemClock().now)
 
 
 @lru_cache(maxsize=1)
@@ -155,6 +185,35 @@ def patch_policy(
 def delete_policy(policy_id: PolicyId, if_match: IfMatch = None) -> Response[None]:
     policy_service().delete(current_principal(app), policy_id, parse_if_match(if_match))
     return Response(204)
+
+
+@app.post(
+    "/v1/usage",
+    summary="Record usage events (up to 500); they are counted asynchronously, exactly once",
+    tags=["usage"],
+    responses={
+        202: {
+            "description": "Accepted for counting",
+            "content": {"application/json": {"model": UsageAccepted}},
+        },
+        **error_responses(400, 403, 413, 415, 422),
+    },
+)
+def record_usage(batch: Annotated[UsageBatch, Body()]) -> Response[UsageAccepted]:
+    result = usage_submission().submit(current_principal(app), batch.events)
+    failed = [
+        UsageFailure(index=f.index, event_id=_event_id(batch.events[f.index]), code=f.code, message=f.message)
+        for f in result.failed
+    ]
+    metrics.add_metric(name="UsageEventsAccepted", unit="Count", value=result.accepted)
+    return Response(
+        202, content_types.APPLICATION_JSON, UsageAccepted(accepted=result.accepted, failed=failed)
+    )
+
+
+def _event_id(raw: dict[str, Any]) -> str | None:
+    value = raw.get("event_id")
+    return value if isinstance(value, str) else None
 
 
 @app.get("/v1/openapi.json", include_in_schema=False)

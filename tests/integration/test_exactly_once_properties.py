@@ -26,7 +26,7 @@ from budget_core.adapters.dynamodb_policy_repository import DynamoDBPolicyReposi
 from budget_core.domain.periods import period_key
 from budget_core.domain.policy import NewPolicy, Period, Policy
 from tests.support.aws import REGION, TABLE_NAME, AwsResources
-from tests.support.flaky_dynamodb import FlakyDynamoDB, throttled
+from tests.support.flaky_client import FlakyClient, throttled
 from tests.support.ledger_reads import daily_rollup, spent
 from tests.support.usage_stream import UsageStreamDriver
 
@@ -121,8 +121,8 @@ def _covers(policy: Policy, event: dict[str, Any]) -> bool:
 
 
 @pytest.fixture
-def flaky_ingest(aws: AwsResources, fresh_handlers: None, monkeypatch: pytest.MonkeyPatch) -> FlakyDynamoDB:
-    flaky = FlakyDynamoDB(boto3.client("dynamodb", region_name=REGION))
+def flaky_ingest(aws: AwsResources, fresh_handlers: None, monkeypatch: pytest.MonkeyPatch) -> FlakyClient:
+    flaky = FlakyClient(boto3.client("dynamodb", region_name=REGION))
     built = usage_ingest_app.build_ingestor(flaky, boto3.client("sqs", region_name=REGION))
     monkeypatch.setattr(usage_ingest_app, "ingestor", lambda: built)
     return flaky
@@ -135,7 +135,7 @@ def flaky_ingest(aws: AwsResources, fresh_handlers: None, monkeypatch: pytest.Mo
 )
 @given(scenario=scenarios())
 def test_counters_equal_the_exact_sum_of_unique_events(
-    scenario: dict[str, Any], aws: AwsResources, flaky_ingest: FlakyDynamoDB
+    scenario: dict[str, Any], aws: AwsResources, flaky_ingest: FlakyClient
 ) -> None:
     # Given two fresh tenants with four policies each, and a pool of events
     flaky_ingest.failures.clear()  # examples share the client; none inherits another's mishaps

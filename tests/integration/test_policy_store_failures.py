@@ -17,14 +17,14 @@ from budget_core.domain.policy_service import PolicyService
 from budget_service.sample_events import api_event
 from tests.integration.conftest import ApiResponse, invoke_api
 from tests.support.aws import EVENT_BUS_NAME, REGION, TABLE_NAME, AwsResources
-from tests.support.flaky_dynamodb import FlakyDynamoDB, cancelled
+from tests.support.flaky_client import FlakyClient, cancelled
 
 Api = Callable[..., ApiResponse]
 
 
 @pytest.fixture
-def flaky(aws: AwsResources, monkeypatch: pytest.MonkeyPatch) -> FlakyDynamoDB:
-    client = FlakyDynamoDB(boto3.client("dynamodb", region_name=REGION))
+def flaky(aws: AwsResources, monkeypatch: pytest.MonkeyPatch) -> FlakyClient:
+    client = FlakyClient(boto3.client("dynamodb", region_name=REGION))
     service = PolicyService(
         DynamoDBPolicyRepository(client, TABLE_NAME),
         EventBridgePublisher(boto3.client("events", region_name=REGION), EVENT_BUS_NAME),
@@ -40,7 +40,7 @@ def _create(**body_changes: Any) -> ApiResponse:
 
 
 def test_a_create_that_collides_in_a_transaction_conflict_still_names_the_holder(
-    flaky: FlakyDynamoDB,
+    flaky: FlakyClient,
 ) -> None:
     # Given a policy holds the slot, and DynamoDB cancels the next create for a conflicting transaction
     holder = _create().body["policy_id"]
@@ -53,16 +53,14 @@ def test_a_create_that_collides_in_a_transaction_conflict_still_names_the_holder
     assert response.body["error"]["details"][0]["existing_policy_id"] == holder
 
 
-def test_a_create_that_meets_one_transaction_conflict_commits_on_retry(flaky: FlakyDynamoDB) -> None:
+def test_a_create_that_meets_one_transaction_conflict_commits_on_retry(flaky: FlakyClient) -> None:
     flaky.fail_next("transact_write_items", lambda _: cancelled(["TransactionConflict", "None"]))
     response = _create()
     assert response.status == 201
     assert flaky.calls["transact_write_items"] == 2
 
 
-def test_a_store_that_keeps_throttling_is_503_with_retry_after(
-    flaky: FlakyDynamoDB, aws: AwsResources
-) -> None:
+def test_a_store_that_keeps_throttling_is_503_with_retry_after(flaky: FlakyClient, aws: AwsResources) -> None:
     # Given DynamoDB throttles every try of the transaction
     flaky.fail_next("transact_write_items", *[lambda _: cancelled(["ThrottlingError", "None"])] * 10)
     # When a policy is created
@@ -74,7 +72,7 @@ def test_a_store_that_keeps_throttling_is_503_with_retry_after(
     assert aws.dynamodb.scan(TableName=TABLE_NAME)["Items"] == []
 
 
-def test_a_stale_if_match_is_412_even_when_the_write_first_meets_a_conflict(flaky: FlakyDynamoDB) -> None:
+def test_a_stale_if_match_is_412_even_when_the_write_first_meets_a_conflict(flaky: FlakyClient) -> None:
     policy_id = _create().body["policy_id"]
     flaky.fail_next("transact_write_items", lambda _: cancelled(["TransactionConflict"]))
     patched = invoke_api(api_event("patch_policy", policy_id=policy_id, headers={"if-match": '"1"'}))

@@ -1,0 +1,66 @@
+"""``POST /v1/usage``: usage events sent over HTTP join the stream like any producer's.
+
+The tenant of every event is the caller's, from the token; whatever ``tenant_id`` the body says
+is replaced. Invalid events are answered one by one, the valid ones still go through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from budget_core.domain.auth import Action, Principal
+from budget_core.domain.errors import validation_details
+from budget_core.domain.usage import UsageEvent
+
+MAX_EVENTS_PER_REQUEST = 500
+
+
+@dataclass(frozen=True)
+class ForwardFailure:
+    index: int
+    code: str
+    message: str
+
+
+class UsageForwarder(Protocol):
+    def forward(self, events: Sequence[tuple[int, UsageEvent]]) -> list[ForwardFailure]:
+        """Put events on the usage stream; returns those that could not be put, by their index."""
+
+
+@dataclass
+class SubmissionResult:
+    accepted: int = 0
+    failed: list[ForwardFailure] = field(default_factory=list)
+
+
+@dataclass
+class UsageSubmission:
+    forwarder: UsageForwarder
+    now: Callable[[], datetime]
+
+    def submit(self, principal: Principal, raw_events: Sequence[dict[str, Any]]) -> SubmissionResult:
+        principal.require(Action.SPEND)
+        result = SubmissionResult()
+        valid: list[tuple[int, UsageEvent]] = []
+        now = self.now()
+        for index, raw in enumerate(raw_events):
+            try:
+                event = UsageEvent.model_validate(
+                    {**raw, "tenant_id": principal.tenant_id}, context={"now": now}
+                )
+            except ValidationError as error:
+                details = validation_details(error.errors(include_input=False))
+                message = "; ".join(f"{d['field'] or 'event'}: {d['message']}" for d in details)
+                result.failed.append(ForwardFailure(index, "invalid_event", message))
+                continue
+            valid.append((index, event))
+        failures = self.forwarder.forward(valid) if valid else []
+        result.failed.extend(failures)
+        result.failed.sort(key=lambda f: f.index)
+        result.accepted = len(valid) - len(failures)
+        return result
