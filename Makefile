@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml sdk/pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint typecheck unit integration e2e clean
+.PHONY: demo test lint typecheck unit integration e2e clean bench events
 
 $(STAMP): pyproject.toml sdk/pyproject.toml
 	rm -f $(VENV)/.installed-*
@@ -33,3 +33,9 @@ integration: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+
+bench: $(STAMP)  ## benchmarks, printed as JSON
+	$(BIN)/python -W ignore bench/ingest_bench.py
+
+events: $(STAMP)  ## rebuild the Kinesis sample events from events/usage_ingest/sources
+	$(BIN)/budget-service make-events

@@ -82,6 +82,16 @@ class Totals:
         self.cache_write_tokens += usage.cache_write_tokens
         self.images += usage.images
 
+    def merge(self, other: Totals) -> None:
+        self.cost_usd += other.cost_usd
+        self.events += other.events
+        self.unpriced_events += other.unpriced_events
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cache_read_tokens += other.cache_read_tokens
+        self.cache_write_tokens += other.cache_write_tokens
+        self.images += other.images
+
 
 @dataclass(slots=True)
 class Breakdown:
@@ -116,7 +126,7 @@ class _Targets:
     policies: tuple[tuple[PolicyCounterKey, Policy], ...]
     rollups: tuple[RollupKey, ...]
 
-    def keys(self) -> set[CounterKey]:
+    def counter_keys(self) -> set[CounterKey]:
         return {k for k, _ in self.policies} | set(self.rollups)
 
 
@@ -140,39 +150,59 @@ def targets_of(event: UsageEvent, policies: Sequence[Policy]) -> _Targets:
     return _Targets(policy_keys, tuple(rollups))
 
 
-def _apply(deltas: dict[CounterKey, CounterDelta], priced: PricedEvent, targets: _Targets) -> None:
-    event = priced.event
+# Events that agree on everything a counter key depends on move the same counters. Periods start at
+# local midnight, and every UTC offset in use is a multiple of 15 minutes, so events in the same UTC
+# quarter hour fall in the same period of any policy, whatever its time zone.
+_SLOT_SECONDS = 900
+
+
+def _group_key(event: UsageEvent) -> tuple[object, ...]:
+    return (
+        event.tenant_id,
+        event.team_id,
+        event.project_id,
+        event.user_id,
+        event.api_key_id,
+        event.provider,
+        event.model,
+        event.operation,
+        event.kind,
+        int(event.timestamp.timestamp()) // _SLOT_SECONDS,
+        event.reservation_id,
+    )
+
+
+def _apply(deltas: dict[CounterKey, CounterDelta], group: Sequence[PricedEvent], targets: _Targets) -> None:
+    """Adds ``group`` (events with one group key) to the counters it moves: summed once, added once
+    per counter."""
+    totals = Totals()
+    for priced in group:
+        totals.add(priced)
+    sample = group[0].event
     for key, policy in targets.policies:
         delta = deltas.get(key)
         if delta is None:
-            delta = deltas[key] = CounterDelta(policy=policy, first_moment=event.timestamp)
-        delta.totals.add(priced)
-        if event.reservation_id:
-            delta.settled_reservations.add(event.reservation_id)
+            delta = deltas[key] = CounterDelta(policy=policy, first_moment=sample.timestamp)
+        delta.totals.merge(totals)
+        if sample.reservation_id:
+            delta.settled_reservations.add(sample.reservation_id)
+    parts = [
+        (p, n)
+        for p, n in (("provider", sample.provider), ("model", sample.model), ("operation", sample.operation))
+        if n is not None
+    ]
     for rollup in targets.rollups:
         delta = deltas.get(rollup)
         if delta is None:
             delta = deltas[rollup] = CounterDelta()
-        delta.totals.add(priced)
+        delta.totals.merge(totals)
         if rollup.granularity is Granularity.DAY:
-            for part, name in (
-                ("provider", event.provider),
-                ("model", event.model),
-                ("operation", event.operation),
-            ):
-                if name is not None:
-                    item = delta.breakdown.get((part, name))
-                    if item is None:
-                        item = delta.breakdown[(part, name)] = Breakdown()
-                    item.events += 1
-                    if priced.quote.cost_usd is not None:
-                        item.cost_usd += priced.quote.cost_usd
-
-
-def _order(priced: PricedEvent) -> tuple[str, ...]:
-    # Neighbouring events of one tenant, team and user share most counters, so they pack densely.
-    e = priced.event
-    return (e.tenant_id, e.team_id or "", e.project_id or "", e.user_id or "", e.api_key_id or "")
+            for part in parts:
+                item = delta.breakdown.get(part)
+                if item is None:
+                    item = delta.breakdown[part] = Breakdown()
+                item.events += totals.events
+                item.cost_usd += totals.cost_usd
 
 
 def plan_commits(
@@ -182,18 +212,34 @@ def plan_commits(
 ) -> list[Commit]:
     """Packs events into commits: each commit's events plus the counters they move fit one
     transaction. Events must be unique per (tenant, event_id) already."""
+    groups: dict[tuple[object, ...], list[PricedEvent]] = {}
+    for priced in events:
+        key = _group_key(priced.event)
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [priced]
+        else:
+            group.append(priced)
     commits: list[Commit] = []
     current = Commit([], {})
-    for priced in sorted(events, key=_order):
-        targets = targets_of(priced.event, policies_by_tenant.get(priced.event.tenant_id, ()))
-        new_keys = targets.keys() - current.deltas.keys()
-        if len(targets.keys()) + 1 > max_actions:
-            raise ValueError(f"event {priced.event.event_id} moves more counters than one transaction holds")
-        if current.actions + 1 + len(new_keys) > max_actions:
-            commits.append(current)
-            current = Commit([], {})
-        current.events.append(priced)
-        _apply(current.deltas, priced, targets)
+    # Neighbouring groups of one tenant, team and project share most counters, so they pack densely.
+    for key in sorted(groups, key=lambda k: tuple("" if part is None else str(part) for part in k)):
+        remaining = groups[key]
+        targets = targets_of(remaining[0].event, policies_by_tenant.get(remaining[0].event.tenant_id, ()))
+        target_keys = targets.counter_keys()
+        if len(target_keys) + 1 > max_actions:
+            raise ValueError(
+                f"event {remaining[0].event.event_id} moves more counters than one transaction holds"
+            )
+        while remaining:
+            room = max_actions - current.actions - len(target_keys - current.deltas.keys())
+            if room <= 0:
+                commits.append(current)
+                current = Commit([], {})
+                continue
+            taken, remaining = remaining[:room], remaining[room:]
+            current.events.extend(taken)
+            _apply(current.deltas, taken, targets)
     if current.events:
         commits.append(current)
     return commits

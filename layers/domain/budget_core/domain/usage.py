@@ -66,10 +66,12 @@ class UsageEvent(BaseModel):
     team_id: Annotated[str, Field(pattern=ATTRIBUTE_PATTERN)] | None = None
     api_key_id: Annotated[str, Field(pattern=ATTRIBUTE_PATTERN)] | None = None
     project_id: Annotated[str, Field(pattern=ATTRIBUTE_PATTERN)] | None = None
-    usage: TokenAndImageUsage = TokenAndImageUsage()
+    usage: TokenAndImageUsage = Field(default_factory=TokenAndImageUsage)
     cost_usd: Annotated[Money, Field(ge=0, le=MAX_MONEY)] | None = None
     reservation_id: Annotated[str, Field(pattern=EVENT_ID_PATTERN)] | None = None
-    metadata: dict[Annotated[str, Field(max_length=128)], Annotated[str, Field(max_length=512)]] = {}
+    metadata: dict[Annotated[str, Field(max_length=128)], Annotated[str, Field(max_length=512)]] = Field(
+        default_factory=dict
+    )
 
     @field_validator("timestamp")
     @classmethod
@@ -91,7 +93,7 @@ class UsageEvent(BaseModel):
 
     @model_validator(mode="after")
     def _provider_and_model_for_priced_kinds(self) -> Self:
-        if self.kind in (UsageKind.LLM, UsageKind.IMAGE):
+        if self.kind is not UsageKind.CUSTOM and (self.provider is None or self.model is None):
             missing = [name for name in ("provider", "model") if getattr(self, name) is None]
             if missing:
                 raise ValueError(f"'{self.kind.value}' events need {' and '.join(missing)}")

@@ -1,0 +1,261 @@
+"""Ingestion benchmarks, printed as JSON (run: `make bench`).
+
+(a) DynamoDB requests and estimated write request units per 1,000 events of the realistic batch
+    (bench/workload.py), counted at the botocore level on the real handler, next to a naive design
+    measured in the same run: one transaction per event (the event and its counters).
+(b) CPU microseconds per event for decode + validate + price + aggregate over 10,000 records, as a
+    ratio to plain ``json.loads`` of the same records in the same run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "functions" / "usage_ingest"), str(ROOT / "bench")]
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        "TABLE_NAME": "bench-budget",
+        "EVENT_BUS_NAME": "bench-events",
+        "USAGE_DLQ_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/budget-usage-dlq",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "ERROR",
+    }
+)
+
+import boto3  # noqa: E402
+from dynamodb_item_size import item_size, write_units  # noqa: E402
+from workload import TENANTS, events, policies_for  # noqa: E402
+
+REGION = "eu-west-1"
+EVENTS_PER_BATCH = 1000
+CPU_RECORDS = 10_000
+TARGETS = {"requests_per_1000_events": 20, "write_units_per_event": 3.0, "cpu_ratio_to_json_loads": 10.0}
+
+
+class RequestCounter:
+    """Counts every DynamoDB request a client makes, and what its transactions write."""
+
+    def __init__(self, client: Any) -> None:
+        self.requests: Counter[str] = Counter()
+        self.puts: list[int] = []  # sizes of transactional puts
+        self.updated_keys: list[dict[str, Any]] = []
+        self.transactional_actions = 0
+        client.meta.events.register("provide-client-params.dynamodb", self._seen)
+
+    def _seen(self, model: Any, params: dict[str, Any], **_: Any) -> None:
+        self.requests[model.name] += 1
+        if model.name == "TransactWriteItems":
+            for action in params["TransactItems"]:
+                self.transactional_actions += 1
+                if "Put" in action:
+                    self.puts.append(item_size(action["Put"]["Item"]))
+                elif "Update" in action:
+                    self.updated_keys.append(action["Update"]["Key"])
+
+    def write_units(self, reader: Any, table: str) -> int:
+        # An update is billed on the larger of the item before and after; the final size bounds both.
+        sizes: dict[str, int] = {}
+        total = sum(write_units(size, transactional=True) for size in self.puts)
+        for key in self.updated_keys:
+            marker = json.dumps(key, sort_keys=True)
+            if marker not in sizes:
+                item = reader.get_item(TableName=table, Key=key)["Item"]
+                sizes[marker] = item_size(item)
+            total += write_units(sizes[marker], transactional=True)
+        return total
+
+
+def _create_policies(client: Any, table: str) -> None:
+    from budget_core.adapters.dynamodb_policy_repository import DynamoDBPolicyRepository
+    from budget_core.domain.ids import new_id
+    from budget_core.domain.policy import NewPolicy, Policy
+
+    repository = DynamoDBPolicyRepository(client, table)
+    now = datetime.now(UTC)
+    for tenant in TENANTS:
+        for body in policies_for(tenant):
+            fields = NewPolicy.model_validate(body).model_dump()
+            repository.create(
+                Policy(
+                    **fields,
+                    policy_id=new_id("pol"),
+                    tenant_id=tenant,
+                    version=1,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+
+
+def measure_requests() -> dict[str, Any]:
+    from moto import mock_aws
+
+    from budget_service.kinesis_events import lambda_event
+    from budget_service.moto_isolation import serialize_dynamodb_operations
+    from budget_service.provision import ProvisionedNames, provision
+
+    serialize_dynamodb_operations()
+    with mock_aws():
+        provision(ProvisionedNames("bench-budget", "bench-events"), REGION)
+        reader = boto3.client("dynamodb", region_name=REGION)
+        _create_policies(reader, "bench-budget")
+        batch = events(EVENTS_PER_BATCH, seed=11)
+        records = [
+            {"Data": data, "PartitionKey": json.loads(data)["tenant_id"], "SequenceNumber": str(i + 1)}
+            for i, data in enumerate(batch)
+        ]
+
+        import usage_ingest_app
+
+        client = boto3.client("dynamodb", region_name=REGION)
+        counter = RequestCounter(client)
+        built = usage_ingest_app.build_ingestor(client, boto3.client("sqs", region_name=REGION))
+        usage_ingest_app.ingestor = lambda: built  # type: ignore[assignment]
+        from lambda_context import context
+
+        result = usage_ingest_app.handler(
+            lambda_event(records, "arn:aws:kinesis:eu-west-1:1:stream/s", REGION), context()
+        )
+        assert result == {"batchItemFailures": []}, result
+        ours = {
+            "requests": sum(counter.requests.values()),
+            "requests_by_operation": dict(counter.requests),
+            "transactional_actions": counter.transactional_actions,
+            "write_units": counter.write_units(reader, "bench-budget"),
+        }
+
+        # The naive design, same events, same code, one event per transaction.
+        from budget_core.adapters.dynamodb_tenant_config import DynamoDBTenantConfigSource
+        from budget_core.adapters.dynamodb_usage_ledger import DynamoDBUsageLedger
+        from budget_core.domain.accounting import PricedEvent, plan_commits
+        from budget_core.domain.ingestion import decode_event
+        from budget_core.domain.pricing.pricer import Pricer
+
+        naive_client = boto3.client("dynamodb", region_name=REGION)
+        provision(
+            ProvisionedNames("bench-naive", "bench-naive-events", "bench-naive-usage", "bench-naive-dlq"),
+            REGION,
+        )
+        _create_policies(naive_client, "bench-naive")
+        naive = RequestCounter(naive_client)
+        configs = DynamoDBTenantConfigSource(naive_client, "bench-naive")
+        ledger = DynamoDBUsageLedger(
+            naive_client, "bench-naive", __import__("datetime").timedelta(days=90), lambda: datetime.now(UTC)
+        )
+        pricer = Pricer()
+        now = datetime.now(UTC)
+        for index, data in enumerate(batch):
+            event = decode_event(str(index), data, now)
+            config = configs.load(event.tenant_id)  # type: ignore[union-attr]
+            priced = PricedEvent(event, pricer.quote(event, config.overrides), str(index))  # type: ignore[arg-type]
+            for commit in plan_commits([priced], {event.tenant_id: config.policies}):  # type: ignore[union-attr]
+                ledger.try_commit(commit)
+        naive_figures = {
+            "requests": sum(naive.requests.values()),
+            "requests_by_operation": dict(naive.requests),
+            "write_units": naive.write_units(reader, "bench-naive"),
+        }
+    per_thousand = 1000 / EVENTS_PER_BATCH
+    return {
+        "events": EVENTS_PER_BATCH,
+        "requests_per_1000_events": round(ours["requests"] * per_thousand, 1),
+        "write_units_per_event": round(ours["write_units"] / EVENTS_PER_BATCH, 3),
+        "detail": ours,
+        "naive_one_transaction_per_event": {
+            "requests_per_1000_events": round(naive_figures["requests"] * per_thousand, 1),
+            "write_units_per_event": round(naive_figures["write_units"] / EVENTS_PER_BATCH, 3),
+            "detail": naive_figures,
+        },
+        "requests_ratio_to_naive": round(ours["requests"] / naive_figures["requests"], 4),
+    }
+
+
+def measure_cpu() -> dict[str, Any]:
+    from budget_core.domain.accounting import PricedEvent, plan_commits
+    from budget_core.domain.ids import new_id
+    from budget_core.domain.ingestion import decode_event
+    from budget_core.domain.ingestion_ports import Rejection
+    from budget_core.domain.policy import NewPolicy, Policy
+    from budget_core.domain.pricing.pricer import Pricer
+
+    now = datetime.now(UTC)
+    records = events(CPU_RECORDS, seed=5, now=now)
+    policies = {
+        tenant: [
+            Policy(
+                **NewPolicy.model_validate(body).model_dump(),
+                policy_id=new_id("pol"),
+                tenant_id=tenant,
+                version=1,
+                created_at=now,
+                updated_at=now,
+            )
+            for body in policies_for(tenant)
+        ]
+        for tenant in TENANTS
+    }
+    pricer = Pricer()
+
+    def pipeline() -> None:
+        priced = []
+        for index, data in enumerate(records):
+            event = decode_event(str(index), data, now)
+            assert not isinstance(event, Rejection)
+            priced.append(PricedEvent(event, pricer.quote(event, {}), str(index)))
+        plan_commits(priced, policies)
+
+    def baseline() -> None:
+        for data in records:
+            json.loads(data)
+
+    pipeline()  # warm: the price catalogue resolves each model once per process
+    timings: dict[str, float] = {}
+    for name, work in (("json_loads", baseline), ("pipeline", pipeline)):
+        best = float("inf")
+        for _ in range(3):
+            start = time.process_time()
+            work()
+            best = min(best, time.process_time() - start)
+        timings[name] = best
+    per_event = {name: seconds / CPU_RECORDS * 1e6 for name, seconds in timings.items()}
+    return {
+        "records": CPU_RECORDS,
+        "json_loads_us_per_event": round(per_event["json_loads"], 2),
+        "pipeline_us_per_event": round(per_event["pipeline"], 2),
+        "cpu_ratio_to_json_loads": round(per_event["pipeline"] / per_event["json_loads"], 2),
+    }
+
+
+def main() -> int:
+    requests = measure_requests()
+    cpu = measure_cpu()
+    report = {
+        "benchmark": "usage ingestion",
+        "dynamodb": requests,
+        "cpu": cpu,
+        "targets": TARGETS,
+        "within_targets": {
+            "requests_per_1000_events": requests["requests_per_1000_events"]
+            <= TARGETS["requests_per_1000_events"],
+            "write_units_per_event": requests["write_units_per_event"] <= TARGETS["write_units_per_event"],
+            "cpu_ratio_to_json_loads": cpu["cpu_ratio_to_json_loads"] <= TARGETS["cpu_ratio_to_json_loads"],
+        },
+    }
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

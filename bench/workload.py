@@ -1,0 +1,96 @@
+"""The realistic batch of the benchmarks: 3 tenants, 50 users, 6 models, every event under 3 policies
+(tenant-wide monthly, its team's monthly, its project's monthly)."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+MODELS = [
+    ("openai", "gpt-4o", "chat.completions"),
+    ("openai", "gpt-4o-mini", "chat.completions"),
+    ("anthropic", "claude-sonnet-4-5", "messages"),
+    ("anthropic", "claude-haiku-4-5", "messages"),
+    ("google", "gemini-2.5-flash", "generateContent"),
+    ("openai", "dall-e-3", "images.generate"),
+]
+TENANTS = ["tenant-acme", "tenant-globex", "tenant-initech"]
+TEAMS_PER_TENANT = 3
+PROJECTS_PER_TENANT = 4
+
+
+def users() -> list[tuple[str, str, str, str]]:
+    """(tenant, user, team, project) for 50 users."""
+    rng = random.Random(7)
+    found = []
+    for index in range(50):
+        tenant = TENANTS[index % len(TENANTS)]
+        found.append(
+            (
+                tenant,
+                f"user-{index:02d}",
+                f"team-{rng.randrange(TEAMS_PER_TENANT)}",
+                f"project-{rng.randrange(PROJECTS_PER_TENANT)}",
+            )
+        )
+    return found
+
+
+def policies_for(tenant: str) -> list[dict[str, Any]]:
+    bodies = [{"name": "all", "scope": {"type": "tenant"}, "period": "month", "limit_usd": "50000"}]
+    bodies += [
+        {
+            "name": f"team-{t}",
+            "scope": {"type": "team", "id": f"team-{t}"},
+            "period": "month",
+            "limit_usd": "10000",
+        }
+        for t in range(TEAMS_PER_TENANT)
+    ]
+    bodies += [
+        {
+            "name": f"project-{p}",
+            "scope": {"type": "project", "id": f"project-{p}"},
+            "period": "month",
+            "limit_usd": "5000",
+        }
+        for p in range(PROJECTS_PER_TENANT)
+    ]
+    return bodies
+
+
+def events(count: int, seed: int = 1, now: datetime | None = None) -> list[bytes]:
+    """``count`` usage events as Kinesis record data, spread over the last 20 seconds."""
+    rng = random.Random(seed)
+    moment = (now or datetime.now(UTC)).replace(microsecond=0)
+    people = users()
+    found = []
+    for index in range(count):
+        tenant, user, team, project = rng.choice(people)
+        provider, model, operation = rng.choice(MODELS)
+        event: dict[str, Any] = {
+            "event_id": f"bench-{seed}-{index:06d}",
+            "tenant_id": tenant,
+            "timestamp": (moment - timedelta(seconds=rng.randrange(20))).isoformat(),
+            "kind": "image" if model == "dall-e-3" else "llm",
+            "provider": provider,
+            "model": model,
+            "operation": operation,
+            "user_id": user,
+            "team_id": team,
+            "api_key_id": f"key-{user}",
+            "project_id": project,
+        }
+        if model == "dall-e-3":
+            event["usage"] = {"images": 1, "image_size": "1024x1024", "image_quality": "standard"}
+        else:
+            prompt = rng.randrange(200, 8000)
+            event["usage"] = {
+                "input_tokens": prompt,
+                "output_tokens": rng.randrange(20, 1500),
+                "cache_read_tokens": rng.randrange(0, prompt // 2),
+            }
+        found.append(json.dumps(event, separators=(",", ":")).encode())
+    return found

@@ -1,0 +1,144 @@
+"""Packing events into transactions: never over 100 actions, and each commit moves its counters by
+exactly its own events."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from budget_core.domain.accounting import (
+    PolicyCounterKey,
+    PricedEvent,
+    RollupKey,
+    plan_commits,
+    targets_of,
+    without,
+)
+from budget_core.domain.policy import NewPolicy, Policy
+from budget_core.domain.pricing.quote import PriceQuote
+from budget_core.domain.usage import UsageEvent
+
+NOW = datetime(2026, 11, 29, 18, 20, tzinfo=UTC)
+
+
+def _policy(index: int, **body: Any) -> Policy:
+    new = NewPolicy.model_validate({"name": "p", "limit_usd": "10", "period": "day", **body})
+    return Policy(
+        **new.model_dump(),
+        policy_id=f"pol_{index:028x}",
+        tenant_id="t",
+        version=1,
+        created_at=NOW,
+        updated_at=NOW,
+    )
+
+
+POLICIES = {
+    "t": [
+        _policy(1, scope={"type": "tenant"}),
+        _policy(2, scope={"type": "team", "id": "red"}, timezone="Asia/Kolkata"),
+        _policy(3, scope={"type": "user", "id": "u1"}, period="month"),
+    ]
+}
+
+
+def _priced(index: int, cents: int, minutes: int, user: str, team: str, cost: bool = True) -> PricedEvent:
+    event = UsageEvent.model_validate(
+        {
+            "event_id": f"e{index}",
+            "tenant_id": "t",
+            "timestamp": (NOW - timedelta(minutes=minutes)).isoformat(),
+            "kind": "custom",
+            "user_id": user,
+            "team_id": team,
+            "provider": "p",
+            "model": "m",
+        },
+        context={"now": NOW},
+    )
+    return PricedEvent(event, PriceQuote(Decimal(cents) / 100 if cost else None, "test"), str(index))
+
+
+events_strategy = st.lists(
+    st.builds(
+        _priced,
+        index=st.integers(0, 10**6),
+        cents=st.integers(0, 10**6),
+        minutes=st.integers(0, 3000),
+        user=st.sampled_from(["u1", "u2", "u3", "u4"]),
+        team=st.sampled_from(["red", "blue"]),
+        cost=st.booleans(),
+    ),
+    max_size=400,
+    unique_by=lambda p: p.event.event_id,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(events=events_strategy, max_actions=st.integers(20, 100))
+def test_commits_fit_a_transaction_and_carry_exactly_their_events(
+    events: list[PricedEvent], max_actions: int
+) -> None:
+    commits = plan_commits(events, POLICIES, max_actions=max_actions)
+    assert sorted(p.event.event_id for c in commits for p in c.events) == sorted(
+        p.event.event_id for p in events
+    )
+    for commit in commits:
+        assert commit.actions <= max_actions
+        expected: dict[Any, Decimal] = defaultdict(Decimal)
+        counts: dict[Any, int] = defaultdict(int)
+        for priced in commit.events:
+            targets = targets_of(priced.event, POLICIES["t"])
+            for key in targets.counter_keys():
+                expected[key] += priced.quote.cost_usd or Decimal(0)
+                counts[key] += 1
+        assert {k: d.totals.cost_usd for k, d in commit.deltas.items()} == dict(expected)
+        assert {k: d.totals.events for k, d in commit.deltas.items()} == dict(counts)
+
+
+def test_a_day_policy_in_a_half_hour_zone_splits_events_at_its_own_midnight() -> None:
+    # 18:20 UTC is 23:50 in Kolkata; 18:40 UTC is 00:10 the next day there
+    before = _priced(1, 100, 0, "u2", "red")
+    after = PricedEvent(
+        before.event.model_copy(update={"event_id": "e2", "timestamp": NOW + timedelta(minutes=20)}),
+        before.quote,
+        "2",
+    )
+    [commit] = plan_commits([before, after], POLICIES)
+    team_counters = {
+        k.period_key: d.totals.events
+        for k, d in commit.deltas.items()
+        if isinstance(k, PolicyCounterKey) and k.policy_id == POLICIES["t"][1].policy_id
+    }
+    assert team_counters == {"2026-11-29": 1, "2026-11-30": 1}
+
+
+def test_rollups_exist_for_every_scope_attribute_the_event_has() -> None:
+    [commit] = plan_commits([_priced(1, 50, 0, "u1", "red")], POLICIES)
+    rollups = {(k.dimension, k.value, k.granularity.value) for k in commit.deltas if isinstance(k, RollupKey)}
+    assert rollups == {
+        (d, v, g) for d, v in (("all", "*"), ("user_id", "u1"), ("team_id", "red")) for g in ("day", "hour")
+    }
+    day = next(
+        d
+        for k, d in commit.deltas.items()
+        if isinstance(k, RollupKey) and k.dimension == "all" and k.granularity.value == "day"
+    )
+    assert {part: b.cost_usd for part, b in day.breakdown.items()} == {
+        ("provider", "p"): Decimal("0.5"),
+        ("model", "m"): Decimal("0.5"),
+    }
+
+
+def test_without_drops_events_and_recomputes_their_counters() -> None:
+    events = [_priced(i, 100, 0, "u1", "red") for i in range(3)]
+    [commit] = plan_commits(events, POLICIES)
+    rebuilt = without(commit, {("t", "e1")}, POLICIES)
+    assert [p.event.event_id for p in rebuilt.events] == ["e0", "e2"]
+    assert all(d.totals.events == 2 for d in rebuilt.deltas.values())
+    assert without(commit, {("t", "e0"), ("t", "e1"), ("t", "e2")}, POLICIES).events == []

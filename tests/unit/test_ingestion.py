@@ -1,0 +1,110 @@
+"""The ingestion use case against fakes of its own ports: what is committed, what is dead-lettered,
+what is handed back to the stream for a retry."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from budget_core.domain.accounting import Commit
+from budget_core.domain.ingestion import UsageIngestor
+from budget_core.domain.ingestion_ports import Rejection, TenantBudgetConfig, TransientStoreError
+from budget_core.domain.pricing.pricer import Pricer
+
+NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
+
+
+@dataclass
+class FakeLedger:
+    applied: set[tuple[str, str]] = field(default_factory=set)
+    busy_after: int | None = None  # commits that succeed before the store starts throttling
+    commits: int = 0
+
+    def try_commit(self, commit: Commit) -> set[tuple[str, str]]:
+        if self.busy_after is not None and self.commits >= self.busy_after:
+            raise TransientStoreError("throttled")
+        ids = {(p.event.tenant_id, p.event.event_id) for p in commit.events}
+        already = ids & self.applied
+        if already:
+            return already
+        self.applied |= ids
+        self.commits += 1
+        return set()
+
+
+@dataclass
+class FakeConfigs:
+    busy: bool = False
+
+    def load(self, tenant_id: str) -> TenantBudgetConfig:
+        if self.busy:
+            raise TransientStoreError("throttled")
+        return TenantBudgetConfig()
+
+
+@dataclass
+class FakeDeadLetters:
+    reachable: bool = True
+    sent: list[Rejection] = field(default_factory=list)
+
+    def send(self, rejections: Sequence[Rejection]) -> list[Rejection]:
+        if not self.reachable:
+            return list(rejections)
+        self.sent.extend(rejections)
+        return []
+
+
+def _record(index: int, tenant: str = "t") -> tuple[str, bytes]:
+    event = {
+        "event_id": f"e{index}",
+        "tenant_id": tenant,
+        "timestamp": NOW.isoformat(),
+        "kind": "custom",
+        "cost_usd": "1",
+        "user_id": f"u{index}",
+    }
+    return str(index), json.dumps(event).encode()
+
+
+def _ingestor(
+    ledger: FakeLedger, configs: FakeConfigs | None = None, letters: FakeDeadLetters | None = None
+) -> UsageIngestor:
+    return UsageIngestor(
+        configs or FakeConfigs(), ledger, Pricer(), letters or FakeDeadLetters(), lambda: NOW
+    )
+
+
+def test_already_applied_events_are_dropped_and_the_rest_commit() -> None:
+    ledger = FakeLedger(applied={("t", "e1")})
+    report = _ingestor(ledger).ingest([_record(0), _record(1), _record(2)])
+    assert sorted(p.event.event_id for p in report.committed) == ["e0", "e2"]
+    assert report.duplicates == 1
+    assert report.retry_record_ids == []
+
+
+def test_a_store_that_starts_throttling_hands_back_only_what_did_not_commit() -> None:
+    # Given 150 users' events (more than one transaction) and a store that throttles after one commit
+    ledger = FakeLedger(busy_after=1)
+    records = [_record(i) for i in range(150)]
+    report = _ingestor(ledger).ingest(records)
+    committed = {p.record_id for p in report.committed}
+    assert committed
+    assert set(report.retry_record_ids) == {rid for rid, _ in records} - committed
+
+
+def test_a_tenant_config_that_cannot_be_read_retries_the_batch() -> None:
+    report = _ingestor(FakeLedger(), FakeConfigs(busy=True)).ingest([_record(0), _record(1)])
+    assert report.committed == []
+    assert report.retry_record_ids == ["0", "1"]
+
+
+def test_rejections_go_to_the_dead_letters_and_are_retried_only_if_they_could_not_be_sent() -> None:
+    letters = FakeDeadLetters()
+    report = _ingestor(FakeLedger(), letters=letters).ingest([_record(0), ("x", b"{oops")])
+    assert [r.record_id for r in letters.sent] == ["x"]
+    assert report.retry_record_ids == []
+    unreachable = FakeDeadLetters(reachable=False)
+    report = _ingestor(FakeLedger(), letters=unreachable).ingest([("y", b"[]")])
+    assert report.retry_record_ids == ["y"]
