@@ -22,5 +22,12 @@ def test_the_demo_runs_the_policy_story_and_exits_zero() -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     summary = result.stdout.split("== Summary", 1)[1]
     assert "FAIL" not in summary
-    for step in ("policy created", "conflict detected", "tenant isolation", "roles enforced"):
+    for step in (
+        "policy created",
+        "conflict detected",
+        "tenant isolation",
+        "roles enforced",
+        "the producer retry counted once",
+        "bad record dead-lettered",
+    ):
         assert f"ok  {step}" in summary

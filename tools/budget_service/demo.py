@@ -19,7 +19,9 @@ DEMO_ENVIRONMENT = {
     "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
     "TABLE_NAME": "budget-demo",
     "EVENT_BUS_NAME": "budget-demo-events",
-    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "USAGE_STREAM_NAME": "budget-demo-usage",
+    "USAGE_DLQ_URL": f"https://sqs.{REGION}.amazonaws.com/123456789012/budget-demo-usage-dlq",
+    "POWERTOOLS_LOG_LEVEL": "ERROR",
     "POWERTOOLS_METRICS_DISABLED": "true",
 }
 
@@ -42,7 +44,10 @@ def _show(step: str, response: dict[str, Any]) -> dict[str, Any]:
 
 def run_demo() -> int:
     os.environ.update(DEMO_ENVIRONMENT)
-    sys.path.insert(0, str(PROJECT_ROOT / "functions" / "policy_api"))
+    sys.path[:0] = [
+        str(PROJECT_ROOT / "functions" / "policy_api"),
+        str(PROJECT_ROOT / "functions" / "usage_ingest"),
+    ]
     from moto import mock_aws
 
     from budget_service.moto_isolation import serialize_dynamodb_operations
@@ -51,9 +56,13 @@ def run_demo() -> int:
 
     serialize_dynamodb_operations()
     with mock_aws():
-        provision(
-            ProvisionedNames(DEMO_ENVIRONMENT["TABLE_NAME"], DEMO_ENVIRONMENT["EVENT_BUS_NAME"]), REGION
+        names = ProvisionedNames(
+            DEMO_ENVIRONMENT["TABLE_NAME"],
+            DEMO_ENVIRONMENT["EVENT_BUS_NAME"],
+            DEMO_ENVIRONMENT["USAGE_STREAM_NAME"],
+            "budget-demo-usage-dlq",
         )
+        provisioned = provision(names, REGION)
         import policy_api_app
 
         def call(step: str, name: str, **changes: Any) -> dict[str, Any]:
@@ -103,10 +112,106 @@ def run_demo() -> int:
             "The admin deletes the policy", "delete_policy", policy_id=policy_id, headers={"if-match": '"2"'}
         )
         checks.append(("deleted", lambda: deleted["status"] == 204))
+        checks += _usage_story(call, provisioned)
 
     print("\n== Summary")
     failed = [name for name, ok in checks if not ok()]
     for name, ok in checks:
         print(f"   {'ok ' if ok() else 'FAIL'} {name}")
-    print("\nThe Kinesis ingestion, checks and alerts join this demo as their issues land.")
+    print("\nPre-flight checks, reservations and alerts join this demo as their issues land.")
     return 1 if failed else 0
+
+
+def _usage_story(
+    call: Callable[..., dict[str, Any]], provisioned: Any
+) -> list[tuple[str, Callable[[], bool]]]:
+    """Usage through the SDK, the Kinesis stream and the real ingest handler into the budgets."""
+    from decimal import Decimal
+
+    import boto3
+    import usage_ingest_app
+
+    from budget_sdk import BudgetRecorder, KinesisTransport
+    from budget_service.kinesis_events import lambda_event, read_all
+
+    team = call(
+        "An admin sets a $2.00 monthly budget for the research team",
+        "create_policy",
+        body={
+            "name": "Research LLM",
+            "scope": {"type": "team", "id": "research"},
+            "period": "month",
+            "limit_usd": "2.00",
+            "filters": {"kind": "llm"},
+        },
+    )
+    policy_id = team["body"]["policy_id"]
+    print(
+        "\n== The gateway reports 40 chat calls and 3 images through the SDK, plus one retry and one bad record"
+    )
+    kinesis = boto3.client("kinesis", region_name=REGION)
+    with BudgetRecorder(
+        KinesisTransport(provisioned.names.usage_stream_name, kinesis),
+        tenant_id="tenant-acme",
+        flush_at_exit=False,
+    ) as recorder:
+        first = ""
+        for index in range(40):
+            event_id = recorder.record_llm_usage(
+                provider="openai",
+                model="gpt-4o",
+                input_tokens=2000 + 10 * index,
+                output_tokens=400,
+                cache_read_tokens=500,
+                user_id=f"user-{index % 4}",
+                team_id="research",
+                operation="chat.completions",
+            )
+            first = first or event_id
+        recorder.record_image_usage(
+            provider="openai",
+            model="dall-e-3",
+            images=3,
+            image_quality="hd",
+            user_id="user-1",
+            team_id="research",
+        )
+        recorder.record_llm_usage(
+            provider="openai",
+            model="gpt-4o",
+            input_tokens=2000,
+            output_tokens=400,
+            cache_read_tokens=500,
+            user_id="user-0",
+            team_id="research",
+            operation="chat.completions",
+            event_id=first,
+        )  # a producer retry
+    kinesis.put_record(
+        StreamName=provisioned.names.usage_stream_name, Data=b"<html>502</html>", PartitionKey="x"
+    )
+    records = read_all(kinesis, provisioned.names.usage_stream_name)
+    result = usage_ingest_app.handler(lambda_event(records, provisioned.usage_stream_arn, REGION), _Context())
+    print(f"   -> {len(records)} records ingested, partial failures: {result['batchItemFailures']}")
+
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    counters = dynamodb.query(
+        TableName=DEMO_ENVIRONMENT["TABLE_NAME"],
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"T#tenant-acme#P#{policy_id}"}},
+    )["Items"]
+    spent = Decimal(counters[0]["spent_usd"]["N"]) if counters else Decimal(0)
+    events = int(counters[0]["events"]["N"]) if counters else 0
+    print(f"   -> research team: ${spent:.4f} of $2.00 ({spent / 2 * 100:.0f} %) over {events} LLM calls")
+    sqs = boto3.client("sqs", region_name=REGION)
+    letters = sqs.receive_message(QueueUrl=provisioned.usage_dlq_url, MaxNumberOfMessages=10).get(
+        "Messages", []
+    )
+    for letter in letters:
+        print(f"   -> dead-lettered: {json.loads(letter['Body'])['reason']}")
+    return [
+        ("usage ingested without retries", lambda: result["batchItemFailures"] == []),
+        ("the producer retry counted once", lambda: events == 40),
+        ("spend priced from the catalogue", lambda: spent > 0),
+        ("bad record dead-lettered", lambda: len(letters) == 1),
+    ]
