@@ -7,8 +7,8 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import boto3
-from budget_sdk import BudgetRecorder, KinesisTransport
 
+from budget_sdk import BudgetRecorder, KinesisTransport
 from tests.integration.conftest import ApiResponse
 from tests.support.aws import REGION, USAGE_STREAM_NAME, AwsResources
 from tests.support.flaky_client import FlakyClient, reject_every_other_record

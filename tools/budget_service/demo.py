@@ -129,8 +129,8 @@ def _usage_story(
     from decimal import Decimal
 
     import boto3
-    import usage_ingest_app
 
+    import usage_ingest_app
     from budget_sdk import BudgetRecorder, KinesisTransport
     from budget_service.kinesis_events import lambda_event, read_all
 
@@ -146,9 +146,7 @@ def _usage_story(
         },
     )
     policy_id = team["body"]["policy_id"]
-    print(
-        "\n== The gateway reports 40 chat calls and 3 images through the SDK, plus one retry and one bad record"
-    )
+    print("\n== The gateway reports 40 chat calls and 3 images through the SDK, one retry, one bad record")
     kinesis = boto3.client("kinesis", region_name=REGION)
     with BudgetRecorder(
         KinesisTransport(provisioned.names.usage_stream_name, kinesis),

@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
 from budget_sdk import BudgetRecorder, SendResult
 
 
