@@ -32,12 +32,14 @@ def fresh_handlers() -> Iterator[None]:
     import usage_ingest_app
 
     def clear() -> None:
-        for cached in (
-            policy_api_app.policy_service,
-            policy_api_app.usage_submission,
-            usage_ingest_app.ingestor,
-        ):
-            getattr(cached, "cache_clear", lambda: None)()  # a test may have put a stand-in there
+        # every lru_cache'd builder of the handler modules (clients, services, caches)
+        for module in (policy_api_app, usage_ingest_app):
+            for value in list(vars(module).values()):
+                if (
+                    callable(getattr(value, "cache_clear", None))
+                    and getattr(value, "__module__", "") == module.__name__
+                ):
+                    value.cache_clear()
 
     clear()
     yield

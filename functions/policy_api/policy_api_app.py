@@ -5,6 +5,7 @@ Thin on purpose: each route parses, calls one domain service method and maps the
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Annotated, Any
 
@@ -14,16 +15,26 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from api_models import CheckResponse, ReservationResponse, StatusResponse, SummaryResponse, TrendResponse
+from budget_core.adapters.dynamodb_budget_store import DynamoDBCounterReader, DynamoDBReservationStore
 from budget_core.adapters.dynamodb_policy_repository import DynamoDBPolicyRepository
+from budget_core.adapters.dynamodb_rollup_reader import DynamoDBRollupReader
+from budget_core.adapters.dynamodb_tenant_config import DynamoDBTenantConfigSource
 from budget_core.adapters.eventbridge_publisher import EventBridgePublisher
 from budget_core.adapters.kinesis_usage_forwarder import KinesisUsageForwarder
 from budget_core.domain.auth import Action
+from budget_core.domain.budget_checks import BudgetGuard, CheckRequest, ReservationRequest
+from budget_core.domain.budget_status import BudgetStatus
 from budget_core.domain.clock import SystemClock
+from budget_core.domain.errors import ValidationFailed, validation_details
 from budget_core.domain.policy import NewPolicy, Policy, PolicyPatch, PolicyStatus, ScopeType
 from budget_core.domain.policy_service import PolicyService
 from budget_core.domain.ports import PolicyQuery
+from budget_core.domain.pricing.pricer import Pricer
+from budget_core.domain.tenant_config_cache import CachedTenantConfig
+from budget_core.domain.usage_queries import TrendGranularity, UsageQueries, UsageQuery
 from budget_core.domain.usage_submission import MAX_EVENTS_PER_REQUEST, UsageSubmission
 from budget_core.platform.http_api import (
     current_principal,
@@ -79,6 +90,47 @@ class UsageAccepted(BaseModel):
 
 
 @lru_cache(maxsize=1)
+def tenant_configs() -> CachedTenantConfig:
+    settings = get_settings()
+    source = DynamoDBTenantConfigSource(dynamodb(), settings.table_name)
+    return CachedTenantConfig(source, settings.tenant_config_ttl_seconds)
+
+
+@lru_cache(maxsize=1)
+def dynamodb() -> Any:
+    return boto3.client("dynamodb")
+
+
+@lru_cache(maxsize=1)
+def budget_guard() -> BudgetGuard:
+    settings = get_settings()
+    configs = tenant_configs()
+    return BudgetGuard(
+        configs=configs,
+        counters=DynamoDBCounterReader(dynamodb(), settings.table_name),
+        store=DynamoDBReservationStore(dynamodb(), settings.table_name),
+        pricer=Pricer(),
+        now=SystemClock().now,
+        invalidate=configs.invalidate,
+    )
+
+
+@lru_cache(maxsize=1)
+def budget_status() -> BudgetStatus:
+    settings = get_settings()
+    return BudgetStatus(
+        DynamoDBPolicyRepository(dynamodb(), settings.table_name),
+        DynamoDBCounterReader(dynamodb(), settings.table_name),
+        SystemClock().now,
+    )
+
+
+@lru_cache(maxsize=1)
+def usage_queries() -> UsageQueries:
+    return UsageQueries(DynamoDBRollupReader(dynamodb(), get_settings().table_name))
+
+
+@lru_cache(maxsize=1)
 def usage_submission() -> UsageSubmission:
     stream = get_settings().usage_stream_name
     if stream is None:
@@ -90,7 +142,7 @@ def usage_submission() -> UsageSubmission:
 def policy_service() -> PolicyService:
     settings = get_settings()
     return PolicyService(
-        repository=DynamoDBPolicyRepository(boto3.client("dynamodb"), settings.table_name),
+        repository=DynamoDBPolicyRepository(dynamodb(), settings.table_name),
         publisher=EventBridgePublisher(boto3.client("events"), settings.event_bus_name),
         clock=SystemClock(),
     )
@@ -114,6 +166,7 @@ def _policy_response(
 )
 def create_policy(new_policy: Annotated[NewPolicy, Body()]) -> Response[Policy]:
     policy = policy_service().create(current_principal(app), new_policy)
+    tenant_configs().invalidate(policy.tenant_id)
     metrics.add_metric(name="PoliciesCreated", unit="Count", value=1)
     return _policy_response(201, policy, {"Location": f"/v1/policies/{policy.policy_id}"})
 
@@ -173,6 +226,7 @@ def patch_policy(
     policy_id: PolicyId, patch: Annotated[PolicyPatch, Body()], if_match: IfMatch = None
 ) -> Response[Policy]:
     policy = policy_service().update(current_principal(app), policy_id, patch, parse_if_match(if_match))
+    tenant_configs().invalidate(policy.tenant_id)
     return _policy_response(200, policy)
 
 
@@ -183,7 +237,9 @@ def patch_policy(
     responses={204: {"description": "Deleted"}, **error_responses(400, 403, 404, 409, 412, 422)},
 )
 def delete_policy(policy_id: PolicyId, if_match: IfMatch = None) -> Response[None]:
-    policy_service().delete(current_principal(app), policy_id, parse_if_match(if_match))
+    principal = current_principal(app)
+    policy_service().delete(principal, policy_id, parse_if_match(if_match))
+    tenant_configs().invalidate(principal.tenant_id)
     return Response(204)
 
 
@@ -214,6 +270,146 @@ def record_usage(batch: Annotated[UsageBatch, Body()]) -> Response[UsageAccepted
 def _event_id(raw: dict[str, Any]) -> str | None:
     value = raw.get("event_id")
     return value if isinstance(value, str) else None
+
+
+def _json(status: int, model: BaseModel, headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response(status, content_types.APPLICATION_JSON, model, headers=headers)
+
+
+@app.get(
+    "/v1/policies/<policy_id>/status",
+    summary="Spend of a policy in its current period, with a forecast",
+    tags=["policies"],
+    responses={
+        200: {"description": "Status", "content": {"application/json": {"model": StatusResponse}}},
+        **error_responses(403, 404, 422),
+    },
+)
+def policy_status(policy_id: PolicyId) -> Response[StatusResponse]:
+    return _json(200, StatusResponse.of(budget_status().status(current_principal(app), policy_id)))
+
+
+@app.post(
+    "/v1/budget/check",
+    summary="May this call spend? (check_budget)",
+    tags=["checks"],
+    responses={
+        200: {"description": "The decision", "content": {"application/json": {"model": CheckResponse}}},
+        **error_responses(400, 403, 413, 415, 422),
+    },
+)
+def check_budget(request: Annotated[CheckRequest, Body()]) -> Response[CheckResponse]:
+    result = budget_guard().check(current_principal(app), request)
+    metrics.add_metric(name=f"Checks_{result.decision.value}", unit="Count", value=1)
+    return _json(200, CheckResponse.of(result))
+
+
+@app.post(
+    "/v1/reservations",
+    summary="Hold an amount on every hard-limit budget the call falls under, all or none",
+    tags=["checks"],
+    responses={
+        201: {"description": "Held", "content": {"application/json": {"model": ReservationResponse}}},
+        **error_responses(400, 403, 409, 413, 415, 422, 503),
+    },
+)
+def create_reservation(
+    request: Annotated[ReservationRequest, Body()],
+    idempotency_key: Annotated[str | None, Header(alias="idempotency-key", max_length=255)] = None,
+) -> Response[ReservationResponse]:
+    reservation = budget_guard().reserve(current_principal(app), request, idempotency_key)
+    headers = {"Location": f"/v1/reservations/{reservation.reservation_id}"}
+    if reservation.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return _json(201, ReservationResponse.of(reservation), headers)
+
+
+@app.delete(
+    "/v1/reservations/<reservation_id>",
+    summary="Release a reservation (idempotent)",
+    tags=["checks"],
+    responses={204: {"description": "Released"}, **error_responses(403, 404, 422, 503)},
+)
+def release_reservation(reservation_id: Annotated[str, Path()]) -> Response[None]:
+    budget_guard().release(current_principal(app), reservation_id)
+    return Response(204)
+
+
+def _usage_query(start: str | None, end: str | None, scope: dict[str, str | None]) -> UsageQuery:
+    try:
+        return UsageQuery.parse(_moment("start", start), _moment("end", end), SystemClock().now(), **scope)
+    except ValidationError as error:
+        raise ValidationFailed("invalid usage query", details=validation_details(error.errors())) from None
+
+
+def _moment(field: str, value: str | None) -> date | datetime | None:
+    if value is None:
+        return None
+    text = value.strip().replace(" ", "+")  # a '+' of an offset arrives as a space when not escaped
+    try:
+        return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationFailed(
+            f"{field} must be an ISO 8601 date or date-time",
+            details=[{"field": field, "message": "not ISO 8601"}],
+        ) from None
+
+
+UsageScope = Annotated[str | None, Query(max_length=128)]
+CACHE_CONTROL = {"Cache-Control": "private, max-age=30"}
+
+
+@app.get(
+    "/v1/usage/summary",
+    summary="Spend totals and by provider, model and operation",
+    tags=["usage"],
+    responses={
+        200: {"description": "Summary", "content": {"application/json": {"model": SummaryResponse}}},
+        **error_responses(403, 422),
+    },
+)
+def usage_summary(
+    start: Annotated[str | None, Query(max_length=40)] = None,
+    end: Annotated[str | None, Query(max_length=40)] = None,
+    user_id: UsageScope = None,
+    team_id: UsageScope = None,
+    api_key_id: UsageScope = None,
+    project_id: UsageScope = None,
+) -> Response[SummaryResponse]:
+    query = _usage_query(
+        start,
+        end,
+        {"user_id": user_id, "team_id": team_id, "api_key_id": api_key_id, "project_id": project_id},
+    )
+    summary = usage_queries().summary(current_principal(app), query)
+    return _json(200, SummaryResponse.of(summary), CACHE_CONTROL)
+
+
+@app.get(
+    "/v1/usage/trend",
+    summary="Spend per day or hour",
+    tags=["usage"],
+    responses={
+        200: {"description": "Trend", "content": {"application/json": {"model": TrendResponse}}},
+        **error_responses(403, 422),
+    },
+)
+def usage_trend(
+    start: Annotated[str | None, Query(max_length=40)] = None,
+    end: Annotated[str | None, Query(max_length=40)] = None,
+    granularity: Annotated[TrendGranularity, Query()] = TrendGranularity.DAY,
+    user_id: UsageScope = None,
+    team_id: UsageScope = None,
+    api_key_id: UsageScope = None,
+    project_id: UsageScope = None,
+) -> Response[TrendResponse]:
+    query = _usage_query(
+        start,
+        end,
+        {"user_id": user_id, "team_id": team_id, "api_key_id": api_key_id, "project_id": project_id},
+    )
+    trend = usage_queries().trend(current_principal(app), query, granularity)
+    return _json(200, TrendResponse.of(trend), CACHE_CONTROL)
 
 
 @app.get("/v1/openapi.json", include_in_schema=False)

@@ -35,6 +35,7 @@ def api_event(
     body: Any = _UNSET,
     raw_body: str | None = None,
     policy_id: str | None = None,
+    reservation_id: str | None = None,
     query: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
     drop_headers: tuple[str, ...] = (),
@@ -55,12 +56,12 @@ def api_event(
         event["body"] = raw_body
     elif body is not _UNSET:
         event["body"] = json.dumps(body)
-    if policy_id is not None:
-        old_id = event["pathParameters"]["policy_id"]
-        event["pathParameters"]["policy_id"] = policy_id
-        for key in ("rawPath",):
-            event[key] = event[key].replace(old_id, policy_id)
-        event["requestContext"]["http"]["path"] = event["rawPath"]
+    for name, value in (("policy_id", policy_id), ("reservation_id", reservation_id)):
+        if value is not None:
+            old_id = event["pathParameters"][name]
+            event["pathParameters"][name] = value
+            event["rawPath"] = event["rawPath"].replace(old_id, value)
+            event["requestContext"]["http"]["path"] = event["rawPath"]
     if query is not None:
         event["queryStringParameters"] = query
         event["rawQueryString"] = "&".join(f"{k}={v}" for k, v in query.items())

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from budget_core.adapters.counter_items import counter_snapshot
 from budget_core.adapters.dynamodb_codec import to_item
 from budget_core.adapters.keys import hold_attribute, policy_counter_key, rollup_key, usage_event_key
 from budget_core.domain.accounting import (
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 USAGE_ENTITY = "usage"
-COUNTER_ENTITY = "counter"
 ROLLUP_ENTITY = "rollup"
 BREAKDOWN_CODES = {"provider": "p", "model": "m", "operation": "o"}
 _BUSY_ERRORS = frozenset(
@@ -134,26 +134,7 @@ class DynamoDBUsageLedger:
         assert policy is not None
         assert delta.first_moment is not None
         window = period_window(policy.period, policy.timezone, delta.first_moment)
-        snapshot: dict[str, Any] = {
-            "entity": COUNTER_ENTITY,
-            "tenant_id": key.tenant_id,
-            "policy_id": key.policy_id,
-            "policy_name": policy.name,
-            "policy_version": policy.version,
-            "policy_status": policy.status.value,
-            "scope_type": policy.scope.type.value,
-            "scope_id": policy.scope.id,
-            "period": policy.period.value,
-            "period_key": key.period_key,
-            "timezone": policy.timezone,
-            "limit_usd": policy.limit_usd,
-            "enforcement": policy.enforcement.value,
-            "thresholds": list(policy.alert_thresholds),
-            "forecast_alerts": policy.forecast_alerts,
-            "period_start": window.start.isoformat(),
-            "period_end": window.end.isoformat(),
-            "updated_at": now.isoformat(),
-        }
+        snapshot = counter_snapshot(policy, key, window, now)
         totals = delta.totals
         added = {
             "spent_usd": totals.cost_usd,
@@ -181,20 +162,19 @@ class DynamoDBUsageLedger:
             "events": totals.events,
             "unpriced_events": totals.unpriced_events,
         }
-        if key.granularity is Granularity.DAY:
-            added.update(
-                {
-                    "input_tokens": totals.input_tokens,
-                    "output_tokens": totals.output_tokens,
-                    "cache_read_tokens": totals.cache_read_tokens,
-                    "cache_write_tokens": totals.cache_write_tokens,
-                    "images": totals.images,
-                }
-            )
-            for (part, name), spend in delta.breakdown.items():
-                code = BREAKDOWN_CODES[part]
-                added[f"{code}#{name}#c"] = spend.cost_usd
-                added[f"{code}#{name}#n"] = spend.events
+        added.update(
+            {
+                "input_tokens": totals.input_tokens,
+                "output_tokens": totals.output_tokens,
+                "cache_read_tokens": totals.cache_read_tokens,
+                "cache_write_tokens": totals.cache_write_tokens,
+                "images": totals.images,
+            }
+        )
+        for (part, name), spend in delta.breakdown.items():
+            code = BREAKDOWN_CODES[part]
+            added[f"{code}#{name}#c"] = spend.cost_usd
+            added[f"{code}#{name}#n"] = spend.events
         return self._update(
             rollup_key(key.tenant_id, key.dimension, key.value, prefix, key.bucket), snapshot, added, []
         )

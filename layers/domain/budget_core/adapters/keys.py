@@ -49,3 +49,7 @@ def price_override_key(tenant_id: str, provider: str, model: str) -> dict[str, s
 
 def hold_attribute(reservation_id: str) -> str:
     return f"{HOLD_PREFIX}{reservation_id}"
+
+
+def reservation_key(tenant_id: str, reservation_id: str) -> dict[str, str]:
+    return {"pk": f"T#{tenant_id}#RES#{reservation_id}", "sk": "RES"}

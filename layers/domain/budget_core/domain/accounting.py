@@ -196,13 +196,12 @@ def _apply(deltas: dict[CounterKey, CounterDelta], group: Sequence[PricedEvent],
         if delta is None:
             delta = deltas[rollup] = CounterDelta()
         delta.totals.merge(totals)
-        if rollup.granularity is Granularity.DAY:
-            for part in parts:
-                item = delta.breakdown.get(part)
-                if item is None:
-                    item = delta.breakdown[part] = Breakdown()
-                item.events += totals.events
-                item.cost_usd += totals.cost_usd
+        for part in parts:  # daily and hourly rollups both carry the breakdowns
+            item = delta.breakdown.get(part)
+            if item is None:
+                item = delta.breakdown[part] = Breakdown()
+            item.events += totals.events
+            item.cost_usd += totals.cost_usd
 
 
 def plan_commits(

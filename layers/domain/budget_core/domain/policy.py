@@ -42,6 +42,13 @@ class Enforcement(StrEnum):
     SOFT = "soft"
 
 
+class FailMode(StrEnum):
+    """What a check answers when the spend counters cannot be read."""
+
+    OPEN = "open"  # allow
+    CLOSED = "closed"  # deny
+
+
 class PolicyStatus(StrEnum):
     ACTIVE = "active"
     PAUSED = "paused"
@@ -118,6 +125,14 @@ class PolicyFields(_Strict):
     alert_thresholds: Thresholds = Field(default_factory=lambda: list(DEFAULT_THRESHOLDS))
     forecast_alerts: bool = False
     status: PolicyStatus = PolicyStatus.ACTIVE
+    # None: closed for hard policies, open for soft ones.
+    fail_mode: FailMode | None = None
+
+    @property
+    def effective_fail_mode(self) -> FailMode:
+        if self.fail_mode is not None:
+            return self.fail_mode
+        return FailMode.CLOSED if self.enforcement is Enforcement.HARD else FailMode.OPEN
 
     def uniqueness_key(self) -> str:
         """At most one policy per (scope, period, filters) in a tenant: this string names that slot."""
@@ -152,6 +167,7 @@ class PolicyPatch(_Strict):
     alert_thresholds: Thresholds | None = None
     forecast_alerts: bool | None = None
     status: PolicyStatus | None = None
+    fail_mode: FailMode | None = None
 
     @model_validator(mode="before")
     @classmethod

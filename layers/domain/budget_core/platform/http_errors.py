@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
+from budget_core.domain.budget_checks import BudgetExceeded, IdempotencyKeyReused
 from budget_core.domain.errors import (
     ConcurrentModification,
     DomainError,
@@ -44,6 +45,8 @@ _STATUS: dict[type[DomainError], int] = {
     UnsupportedMediaType: 415,
     ValidationFailed: 422,
     ServiceBusy: 503,
+    BudgetExceeded: 409,
+    IdempotencyKeyReused: 422,
 }
 _THROTTLING_CODES = frozenset(
     {

@@ -1,0 +1,242 @@
+"""Counters read for checks, and reservations placed on them, in the BudgetTable.
+
+A check is one BatchGetItem of the counters of the current periods (strongly consistent). A
+reservation is one transaction: the reservation record (conditioned on not existing, which makes
+an Idempotency-Key safe under races) and one hold per hard-limit counter, each conditioned on the
+counter's ``rev`` being what the check read.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from budget_core.adapters.counter_items import counter_snapshot, counter_state
+from budget_core.adapters.dynamodb_codec import from_item, to_item
+from budget_core.adapters.keys import hold_attribute, policy_counter_key, reservation_key
+from budget_core.domain.accounting import PolicyCounterKey
+from budget_core.domain.budget_checks import HoldConflict, Reservation
+from budget_core.domain.ingestion_ports import TransientStoreError
+from budget_core.domain.periods import period_window
+from budget_core.domain.policy import Policy
+from budget_core.domain.spend import CounterState
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+RESERVATION_ENTITY = "reservation"
+RECORD_RETENTION = timedelta(days=7)  # reservation records are kept (then expire) after the hold ends
+BATCH_GET_MAX = 100
+_BUSY = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
+)
+
+
+def _busy(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code", "") in _BUSY
+
+
+class DynamoDBCounterReader:
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def read(self, keys: Sequence[PolicyCounterKey]) -> dict[PolicyCounterKey, CounterState]:
+        by_marker = {(k.tenant_id, k.policy_id, k.period_key): k for k in keys}
+        states: dict[PolicyCounterKey, CounterState] = {k: CounterState() for k in keys}
+        pending = [to_item(policy_counter_key(k.tenant_id, k.policy_id, k.period_key)) for k in keys]
+        for attempt in range(5):
+            if not pending:
+                return states
+            chunk, pending = pending[:BATCH_GET_MAX], pending[BATCH_GET_MAX:]
+            try:
+                response = self._client.batch_get_item(
+                    RequestItems={self._table: {"Keys": chunk, "ConsistentRead": True}}
+                )
+            except ClientError as error:
+                if _busy(error):
+                    raise TransientStoreError("counters unreadable") from error
+                raise
+            for raw in response.get("Responses", {}).get(self._table, []):
+                item = from_item(raw)
+                marker = (item.get("tenant_id"), item.get("policy_id"), item.get("period_key"))
+                if marker in by_marker:
+                    states[by_marker[marker]] = counter_state(item)
+            left: dict[str, Any] = dict(response.get("UnprocessedKeys") or {})
+            unprocessed = list((left.get(self._table) or {}).get("Keys", []))
+            if unprocessed:
+                pending = list(unprocessed) + pending
+                time.sleep(0.01 * 2**attempt)
+        if pending:
+            raise TransientStoreError("counters left unprocessed")
+        return states
+
+
+class DynamoDBReservationStore:
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def get(self, tenant_id: str, reservation_id: str) -> Reservation | None:
+        response = self._client.get_item(
+            TableName=self._table,
+            Key=to_item(reservation_key(tenant_id, reservation_id)),
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        return _reservation_from_item(from_item(item)) if item else None
+
+    def place(
+        self,
+        reservation: Reservation,
+        holds: Sequence[tuple[Policy, PolicyCounterKey, CounterState]],
+        now: datetime,
+    ) -> None:
+        actions: list[TransactWriteItemTypeDef] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": to_item(_reservation_item(reservation)),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+        ]
+        for policy, key, state in holds:
+            actions.append(self._hold(policy, key, state, reservation, now))
+        try:
+            self._client.transact_write_items(TransactItems=actions)
+        except ClientError as error:
+            if _busy(error):
+                raise TransientStoreError("busy") from error
+            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            reasons = [str(r.get("Code")) for r in error.response.get("CancellationReasons", [])]
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                raise FileExistsError(reservation.reservation_id) from None
+            raise HoldConflict(",".join(reasons)) from None
+
+    def _hold(
+        self,
+        policy: Policy,
+        key: PolicyCounterKey,
+        state: CounterState,
+        reservation: Reservation,
+        now: datetime,
+    ) -> TransactWriteItemTypeDef:
+        window = period_window(policy.period, policy.timezone, now)
+        names: dict[str, str] = {"#hold": hold_attribute(reservation.reservation_id), "#rev": "rev"}
+        values: dict[str, Any] = {
+            ":hold": {
+                "amount_usd": reservation.amount_usd,
+                "expires_at": int(reservation.expires_at.timestamp()),
+            },
+            ":one": 1,
+        }
+        sets = ["#hold = :hold"]
+        for index, (name, value) in enumerate(counter_snapshot(policy, key, window, now).items()):
+            if value is not None:
+                names[f"#s{index}"], values[f":s{index}"] = name, value
+                sets.append(f"#s{index} = :s{index}")
+        expression = f"SET {', '.join(sets)} ADD #rev :one"
+        expired = state.expired_holds(now)  # housekeeping: holds that no longer count go now
+        if expired:
+            for index, rid in enumerate(expired):
+                names[f"#x{index}"] = hold_attribute(rid)
+            expression += " REMOVE " + ", ".join(f"#x{i}" for i in range(len(expired)))
+        if state.rev is None:
+            condition = "attribute_not_exists(#rev)"
+        else:
+            condition = "#rev = :rev"
+            values[":rev"] = state.rev
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": to_item(policy_counter_key(key.tenant_id, key.policy_id, key.period_key)),
+                "UpdateExpression": expression,
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": to_item(values),
+            }
+        }
+
+    def release(self, reservation: Reservation, now: datetime) -> None:
+        record = to_item(reservation_key(reservation.tenant_id, reservation.reservation_id))
+        actions: list[TransactWriteItemTypeDef] = [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": record,
+                    "UpdateExpression": "SET #status = :released, released_at = :now",
+                    "ConditionExpression": "#status = :active",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": to_item(
+                        {":released": "released", ":active": "active", ":now": now.isoformat()}
+                    ),
+                }
+            }
+        ]
+        for key in reservation.counters:
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": to_item(policy_counter_key(key.tenant_id, key.policy_id, key.period_key)),
+                        "UpdateExpression": "REMOVE #hold ADD #rev :one",
+                        "ConditionExpression": "attribute_exists(pk)",
+                        "ExpressionAttributeNames": {
+                            "#hold": hold_attribute(reservation.reservation_id),
+                            "#rev": "rev",
+                        },
+                        "ExpressionAttributeValues": to_item({":one": 1}),
+                    }
+                }
+            )
+        try:
+            self._client.transact_write_items(TransactItems=actions)
+        except ClientError as error:
+            if _busy(error):
+                raise TransientStoreError("busy") from error
+            reasons = [str(r.get("Code")) for r in error.response.get("CancellationReasons", [])]
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                return  # released before: releasing twice changes nothing
+            raise
+
+
+def _reservation_item(reservation: Reservation) -> dict[str, Any]:
+    return {
+        **reservation_key(reservation.tenant_id, reservation.reservation_id),
+        "entity": RESERVATION_ENTITY,
+        "tenant_id": reservation.tenant_id,
+        "reservation_id": reservation.reservation_id,
+        "amount_usd": reservation.amount_usd,
+        "created_at": reservation.created_at.isoformat(),
+        "hold_expires_at": reservation.expires_at.isoformat(),
+        "counters": [f"{k.policy_id}|{k.period_key}" for k in reservation.counters],
+        "request_hash": reservation.request_hash,
+        "status": "active",
+        "expires_at": int((reservation.expires_at + RECORD_RETENTION).timestamp()),
+    }
+
+
+def _reservation_from_item(item: dict[str, Any]) -> Reservation:
+    tenant = str(item["tenant_id"])
+    return Reservation(
+        reservation_id=str(item["reservation_id"]),
+        tenant_id=tenant,
+        amount_usd=item["amount_usd"],
+        created_at=datetime.fromisoformat(item["created_at"]).astimezone(UTC),
+        expires_at=datetime.fromisoformat(item["hold_expires_at"]).astimezone(UTC),
+        counters=[PolicyCounterKey(tenant, *str(c).split("|", 1)) for c in item.get("counters", [])],
+        request_hash=str(item["request_hash"]),
+    )

@@ -1,0 +1,70 @@
+"""Rollup rows for summaries and trends: one key-range query on one partition, never a scan."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from budget_core.adapters.dynamodb_codec import from_item, to_item
+from budget_core.adapters.dynamodb_usage_ledger import BREAKDOWN_CODES
+from budget_core.adapters.keys import rollup_key
+from budget_core.domain.accounting import Granularity
+from budget_core.domain.usage_queries import RollupRow, Spend
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import QueryInputTypeDef
+
+_PARTS = {code: part for part, code in BREAKDOWN_CODES.items()}
+_COUNTS = (
+    "events",
+    "unpriced_events",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "images",
+)
+
+
+class DynamoDBRollupReader:
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def rows(
+        self, tenant_id: str, dimension: str, value: str, granularity: Granularity, first: str, last: str
+    ) -> list[RollupRow]:
+        prefix = "D" if granularity is Granularity.DAY else "H"
+        key = rollup_key(tenant_id, dimension, value, prefix, first)
+        request: QueryInputTypeDef = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :first AND :last",
+            "ExpressionAttributeValues": to_item(
+                {":pk": key["pk"], ":first": f"{prefix}#{first}", ":last": f"{prefix}#{last}"}
+            ),
+        }
+        rows: list[RollupRow] = []
+        while True:
+            response = self._client.query(**request)
+            rows.extend(_row(from_item(item)) for item in response.get("Items", []))
+            last_key = response.get("LastEvaluatedKey")
+            if last_key is None:
+                return rows
+            request["ExclusiveStartKey"] = last_key
+
+
+def _row(item: dict[str, Any]) -> RollupRow:
+    row = RollupRow(bucket=str(item["bucket"]), cost_usd=Decimal(item.get("cost_usd", 0)))
+    for name in _COUNTS:
+        setattr(row, name, int(item.get(name, 0)))
+    for attribute, number in item.items():
+        code, _, rest = attribute.partition("#")
+        if code in _PARTS and rest:
+            label, _, field = rest.rpartition("#")
+            spend = row.breakdown.setdefault((_PARTS[code], label), Spend())
+            if field == "c":
+                spend.cost_usd = Decimal(number)
+            elif field == "n":
+                spend.events = int(number)
+    return row

@@ -1,0 +1,46 @@
+"""``GET /v1/policies/{id}/status``: the current period of one policy, with its forecast."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from budget_core.domain.auth import Action, Principal
+from budget_core.domain.budget_checks import CounterReader
+from budget_core.domain.errors import NotFound
+from budget_core.domain.policy import POLICY_ID
+from budget_core.domain.ports import PolicyRepository
+from budget_core.domain.spend import Standing, counter_key, forecast
+
+# No forecast before 5 % of the period has gone by: the first cent of a month says nothing.
+FORECAST_MIN_ELAPSED = Decimal("0.05")
+
+
+@dataclass(frozen=True)
+class PolicyStatusView:
+    standing: Standing
+    percent_used: Decimal
+    forecast_usd: Decimal | None
+
+
+@dataclass
+class BudgetStatus:
+    policies: PolicyRepository
+    counters: CounterReader
+    now: Callable[[], datetime]
+
+    def status(self, principal: Principal, policy_id: str) -> PolicyStatusView:
+        principal.require(Action.READ)
+        policy = self.policies.get(principal.tenant_id, policy_id) if POLICY_ID.match(policy_id) else None
+        if policy is None:
+            raise NotFound(f"policy '{policy_id}' does not exist")
+        now = self.now()
+        key, window = counter_key(policy, now)
+        state = self.counters.read([key])[key]
+        standing = Standing(policy, window, state.spent_usd, state.reserved_at(now))
+        percent = (standing.spent_usd * 100 / policy.limit_usd).quantize(Decimal("0.01"))
+        return PolicyStatusView(
+            standing, percent, forecast(standing.spent_usd, window, now, FORECAST_MIN_ELAPSED)
+        )

@@ -1,0 +1,255 @@
+"""Where the money went (BUD-003 get_usage_summary, spend by provider / model / operation, trends).
+
+Reads only the rollups ingestion writes: whole UTC days from daily rollups, the hours at either
+edge of the range from hourly ones. Times are aligned to whole UTC hours (start rounded down, end
+up): the finest grain the rollups keep.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Protocol, Self, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from budget_core.domain.accounting import ALL, Granularity
+from budget_core.domain.auth import Action, Principal
+from budget_core.domain.usage import ATTRIBUTE_PATTERN
+
+MAX_RANGE = timedelta(days=400)
+T = TypeVar("T")
+MAX_HOURLY_RANGE = timedelta(days=31)
+Attribute = Annotated[str, Field(pattern=ATTRIBUTE_PATTERN)]
+
+
+class TrendGranularity(StrEnum):
+    DAY = "day"
+    HOUR = "hour"
+
+
+def _as_utc(value: date | datetime) -> datetime:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return datetime(value.year, value.month, value.day, tzinfo=UTC)
+
+
+def default_start(now: datetime) -> datetime:
+    return datetime(now.year, now.month, 1, tzinfo=UTC)
+
+
+class UsageQuery(BaseModel):
+    """A time range and at most one scope attribute to narrow it to."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: datetime
+    end: datetime
+    user_id: Attribute | None = None
+    team_id: Attribute | None = None
+    api_key_id: Attribute | None = None
+    project_id: Attribute | None = None
+
+    @model_validator(mode="after")
+    def _sane_range(self) -> Self:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        if self.end - self.start > MAX_RANGE:
+            raise ValueError("the range may span at most 400 days")
+        if sum(v is not None for v in (self.user_id, self.team_id, self.api_key_id, self.project_id)) > 1:
+            raise ValueError("narrow by one of user_id, team_id, api_key_id, project_id at a time")
+        return self
+
+    @classmethod
+    def parse(
+        cls, start: date | datetime | None, end: date | datetime | None, now: datetime, **scope: str | None
+    ) -> UsageQuery:
+        return cls(
+            start=_as_utc(start) if start is not None else default_start(now),
+            end=_as_utc(end) if end is not None else now,
+            **scope,
+        )
+
+    @property
+    def dimension(self) -> tuple[str, str]:
+        for name in ("user_id", "team_id", "api_key_id", "project_id"):
+            value = getattr(self, name)
+            if value is not None:
+                return name, value
+        return "all", ALL
+
+    @property
+    def hours(self) -> tuple[datetime, datetime]:
+        start = self.start.replace(minute=0, second=0, microsecond=0)
+        end = self.end.replace(minute=0, second=0, microsecond=0)
+        if end < self.end:
+            end += timedelta(hours=1)
+        return start, end
+
+
+@dataclass
+class Spend:
+    cost_usd: Decimal = Decimal(0)
+    events: int = 0
+
+
+@dataclass
+class RollupRow:
+    bucket: str
+    cost_usd: Decimal = Decimal(0)
+    events: int = 0
+    unpriced_events: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    images: int = 0
+    breakdown: dict[tuple[str, str], Spend] = field(default_factory=dict)
+
+
+@dataclass
+class Summary:
+    start: datetime
+    end: datetime
+    totals: RollupRow
+    by_provider: dict[str, Spend]
+    by_model: dict[str, Spend]
+    by_operation: dict[str, Spend]
+
+
+@dataclass
+class Trend:
+    granularity: TrendGranularity
+    points: list[tuple[datetime, Spend]]
+
+
+class RollupReader(Protocol):
+    def rows(
+        self, tenant_id: str, dimension: str, value: str, granularity: Granularity, first: str, last: str
+    ) -> list[RollupRow]:
+        """Rollups of one dimension value with bucket keys in [first, last], in one partition query."""
+
+
+def _day(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d")
+
+
+def _hour(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H")
+
+
+@dataclass
+class UsageQueries:
+    reader: RollupReader
+    ttl_seconds: float = 30.0
+    monotonic: Callable[[], float] = time.monotonic
+    _cache: dict[tuple[Any, ...], tuple[float, Any]] = field(default_factory=dict)
+
+    def summary(self, principal: Principal, query: UsageQuery) -> Summary:
+        principal.require(Action.READ)
+        return self._cached(
+            ("summary", principal.tenant_id, query), lambda: self._summary(principal.tenant_id, query)
+        )
+
+    def trend(self, principal: Principal, query: UsageQuery, granularity: TrendGranularity) -> Trend:
+        principal.require(Action.READ)
+        if granularity is TrendGranularity.HOUR and query.end - query.start > MAX_HOURLY_RANGE:
+            from budget_core.domain.errors import ValidationFailed
+
+            raise ValidationFailed(
+                "hourly trends span at most 31 days",
+                details=[{"field": "granularity", "message": "use day for longer ranges"}],
+            )
+        return self._cached(
+            ("trend", principal.tenant_id, query, granularity),
+            lambda: self._trend(principal.tenant_id, query, granularity),
+        )
+
+    def _cached(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        now = self.monotonic()
+        hit = self._cache.get(key)
+        if hit is not None and now - hit[0] < self.ttl_seconds:
+            cached: T = hit[1]
+            return cached
+        if len(self._cache) > 1000:
+            self._cache.clear()
+        value = compute()
+        self._cache[key] = (now, value)
+        return value
+
+    def _summary(self, tenant: str, query: UsageQuery) -> Summary:
+        dimension, value = query.dimension
+        start, end = query.hours
+        first_day = start if start.hour == 0 else (start + timedelta(days=1)).replace(hour=0)
+        last_day = end.replace(hour=0)  # exclusive
+        rows: list[RollupRow] = []
+        if first_day < last_day:
+            rows += self.reader.rows(
+                tenant, dimension, value, Granularity.DAY, _day(first_day), _day(last_day - timedelta(days=1))
+            )
+            edges = [(start, first_day), (last_day, end)]
+        else:
+            edges = [(start, end)]
+        for edge_start, edge_end in edges:
+            if edge_start < edge_end:
+                rows += self.reader.rows(
+                    tenant,
+                    dimension,
+                    value,
+                    Granularity.HOUR,
+                    _hour(edge_start),
+                    _hour(edge_end - timedelta(hours=1)),
+                )
+        return _summarize(query, rows)
+
+    def _trend(self, tenant: str, query: UsageQuery, granularity: TrendGranularity) -> Trend:
+        dimension, value = query.dimension
+        start, end = query.hours
+        if granularity is TrendGranularity.DAY:
+            step, first = timedelta(days=1), start.replace(hour=0)
+            last = end if end.hour == 0 else (end + timedelta(days=1)).replace(hour=0)
+            rows = self.reader.rows(
+                tenant, dimension, value, Granularity.DAY, _day(first), _day(last - timedelta(days=1))
+            )
+            label = _day
+        else:
+            step, first, last = timedelta(hours=1), start, end
+            rows = self.reader.rows(
+                tenant, dimension, value, Granularity.HOUR, _hour(first), _hour(last - timedelta(hours=1))
+            )
+            label = _hour
+        by_bucket = {row.bucket: row for row in rows}
+        points = []
+        moment = first
+        while moment < last:
+            row = by_bucket.get(label(moment))
+            points.append((moment, Spend(row.cost_usd, row.events) if row else Spend()))
+            moment += step
+        return Trend(granularity, points)
+
+
+def _summarize(query: UsageQuery, rows: Sequence[RollupRow]) -> Summary:
+    totals = RollupRow(bucket="total")
+    parts: dict[str, dict[str, Spend]] = {"provider": {}, "model": {}, "operation": {}}
+    for row in rows:
+        for name in (
+            "cost_usd",
+            "events",
+            "unpriced_events",
+            "input_tokens",
+            "output_tokens",
+            "cache_read_tokens",
+            "cache_write_tokens",
+            "images",
+        ):
+            setattr(totals, name, getattr(totals, name) + getattr(row, name))
+        for (part, label), spend in row.breakdown.items():
+            target = parts[part].setdefault(label, Spend())
+            target.cost_usd += spend.cost_usd
+            target.events += spend.events
+    start, end = query.hours
+    return Summary(start, end, totals, parts["provider"], parts["model"], parts["operation"])

@@ -1,0 +1,170 @@
+"""Reservations: all or nothing, never past a hard limit under concurrency, released and expired
+holds stop counting, retries with the same Idempotency-Key get the same reservation."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+import policy_api_app
+from budget_core.domain.auth import Principal, Role
+from budget_core.domain.budget_checks import BudgetExceeded, ReservationRequest
+from tests.integration.conftest import ApiResponse
+from tests.support.aws import AwsResources
+from tests.support.ledger_reads import policy_counter
+from tests.support.usage_stream import UsageStreamDriver
+
+Api = Callable[..., ApiResponse]
+SERVICE = Principal("tenant-acme", frozenset({Role.SERVICE}))
+
+
+def _policy(api: Api, **fields: Any) -> str:
+    body = {
+        "name": "p",
+        "scope": {"type": "team", "id": "research"},
+        "period": "total",
+        "limit_usd": "50",
+        **fields,
+    }
+    response = api("create_policy", body=body)
+    assert response.status == 201, response.body
+    return str(response.body["policy_id"])
+
+
+def _reserve(api: Api, amount: str = "1.00", key: str | None = None, **fields: Any) -> ApiResponse:
+    headers = {"idempotency-key": key} if key else {}
+    body = {"team_id": "research", "estimated_cost_usd": amount, "ttl_seconds": 300, **fields}
+    return api(
+        "create_reservation", body=body, headers=headers, drop_headers=() if key else ("idempotency-key",)
+    )
+
+
+def _status(api: Api, policy_id: str) -> dict[str, Any]:
+    response = api("policy_status", policy_id=policy_id)
+    assert response.status == 200, response.body
+    return dict(response.body)
+
+
+def test_two_hundred_concurrent_dollars_against_fifty_give_exactly_fifty_holds(
+    api: Api, aws: AwsResources
+) -> None:
+    # Given a $50 hard limit, and the reservation service the handler runs (one per Lambda instance)
+    policy_id = _policy(api)
+    api("check_budget", body={"team_id": "research", "estimated_cost_usd": "0"})  # cold start
+    guard = policy_api_app.budget_guard()
+    request = ReservationRequest.model_validate(
+        {"team_id": "research", "estimated_cost_usd": "1", "ttl_seconds": 60}
+    )
+    barrier = threading.Barrier(200)
+    held: list[str] = []
+    refused: list[str] = []
+    observed: list[Decimal] = []
+
+    def reserve() -> None:
+        barrier.wait()
+        try:
+            held.append(guard.reserve(SERVICE, request, None).reservation_id)
+        except BudgetExceeded:
+            refused.append("409")
+        counter = policy_counter(aws, "tenant-acme", policy_id, "total") or {}
+        observed.append(
+            sum((Decimal(v["amount_usd"]) for k, v in counter.items() if k.startswith("hold#")), Decimal(0))
+        )
+
+    # When 200 reservations of $1 race
+    threads = [threading.Thread(target=reserve) for _ in range(200)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Then exactly 50 hold, 150 are refused, and the holds never passed $50 at any moment seen
+    assert (len(held), len(refused)) == (50, 150)
+    assert max(observed) <= Decimal(50)
+    assert _status(api, policy_id)["reserved_usd"] == "50.00"
+
+    # When 25 are released through the API and the other 25 expire
+    for reservation_id in held[:25]:
+        assert api("release_reservation", reservation_id=reservation_id).status == 204
+    assert _status(api, policy_id)["reserved_usd"] == "25.00"
+    real_now = guard.now
+    guard.now = lambda: real_now() + timedelta(seconds=61)
+    # Then nothing is reserved, without any sweeper having run
+    view = policy_api_app.budget_status()
+    view.now = guard.now
+    assert _status(api, policy_id)["reserved_usd"] == "0.00"
+    # And the room is there again for a new reservation
+    request_now = guard.reserve(SERVICE, request, None)
+    assert request_now.policy_ids == [policy_id]
+
+
+def test_a_reservation_holds_on_every_hard_policy_or_on_none(api: Api) -> None:
+    team = _policy(api, limit_usd="10")
+    user = _policy(api, scope={"type": "user", "id": "alice"}, limit_usd="3")
+    soft = _policy(api, scope={"type": "tenant"}, enforcement="soft", limit_usd="1")
+    held = _reserve(api, "2.50", user_id="alice")
+    assert held.status == 201
+    assert sorted(held.body["policy_ids"]) == sorted([team, user])  # the soft policy takes no hold
+    refused = _reserve(api, "1.00", user_id="alice")
+    assert refused.status == 409
+    assert refused.body["error"]["code"] == "budget_exceeded"
+    assert [d["policy_id"] for d in refused.body["error"]["details"]] == [user]
+    # nothing was held on the team policy by the refused request
+    assert _status(api, team)["reserved_usd"] == "2.50"
+    assert _status(api, soft)["reserved_usd"] == "0.00"
+
+
+def test_a_retry_with_the_same_idempotency_key_gets_the_same_reservation(api: Api) -> None:
+    policy_id = _policy(api)
+    first = _reserve(api, "5.00", key="req-1")
+    again = _reserve(api, "5.00", key="req-1")
+    assert first.status == again.status == 201
+    assert again.body == first.body
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert _status(api, policy_id)["reserved_usd"] == "5.00"
+    other = _reserve(api, "6.00", key="req-1")
+    assert other.status == 422
+    assert other.body["error"]["code"] == "idempotency_key_reused"
+
+
+def test_releasing_twice_changes_nothing_and_unknown_ids_are_404(api: Api) -> None:
+    policy_id = _policy(api)
+    reservation_id = _reserve(api, "5.00").body["reservation_id"]
+    assert api("release_reservation", reservation_id=reservation_id).status == 204
+    assert api("release_reservation", reservation_id=reservation_id).status == 204
+    assert _status(api, policy_id)["reserved_usd"] == "0.00"
+    assert api("release_reservation", reservation_id="res_" + "0" * 28).status == 404
+    foreign = api("release_reservation", reservation_id=reservation_id, tenant="tenant-globex")
+    assert foreign.status == 404
+
+
+def test_the_usage_event_of_a_reservation_settles_it(api: Api, usage_stream: UsageStreamDriver) -> None:
+    policy_id = _policy(api)
+    reservation_id = _reserve(api, "5.00").body["reservation_id"]
+    event = {
+        "event_id": "settle-1",
+        "tenant_id": "tenant-acme",
+        "kind": "custom",
+        "cost_usd": "3.20",
+        "timestamp": datetime.now(UTC).isoformat(),
+        "team_id": "research",
+        "reservation_id": reservation_id,
+    }
+    assert usage_stream.deliver([event]) == {"batchItemFailures": []}
+    status = _status(api, policy_id)
+    assert (status["spent_usd"], status["reserved_usd"], status["remaining_usd"]) == ("3.20", "0.00", "46.80")
+    # releasing after settlement changes nothing either
+    assert api("release_reservation", reservation_id=reservation_id).status == 204
+    assert _status(api, policy_id)["spent_usd"] == "3.20"
+
+
+@pytest.mark.parametrize("ttl", [0, 3601, "60"])
+def test_a_hold_lives_between_one_second_and_an_hour(api: Api, ttl: Any) -> None:
+    _policy(api)
+    response = _reserve(api, ttl_seconds=ttl)
+    assert response.status == 422
+    assert "ttl_seconds" in {d["field"] for d in response.body["error"]["details"]}
