@@ -40,11 +40,18 @@ def main() -> int:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
-    os.environ.update({
-        "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": REGION,
-        "AWS_ENDPOINT_URL": endpoint, "TABLE_NAME": "bench-checks", "EVENT_BUS_NAME": "bench-events",
-        "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "ERROR",
-    })
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ENDPOINT_URL": endpoint,
+            "TABLE_NAME": "bench-checks",
+            "EVENT_BUS_NAME": "bench-events",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": "ERROR",
+        }
+    )
     try:
         return _run(endpoint)
     finally:
@@ -53,9 +60,9 @@ def main() -> int:
 
 def _run(endpoint: str) -> int:
     import boto3
-    import policy_api_app
     from lambda_context import context
 
+    import policy_api_app
     from budget_service.provision import ProvisionedNames, provision
     from budget_service.sample_events import api_event
 
@@ -97,17 +104,26 @@ def _run(endpoint: str) -> int:
 
     timings = {}
     for _ in range(2):  # interleave, keep the better median of each
-        timings["get_item"] = min(timings.get("get_item", 1e9),
-                                  timed(lambda: raw.get_item(TableName="bench-checks", Key=key, ConsistentRead=True)))
-        timings["warm_check"] = min(timings.get("warm_check", 1e9),
-                                    timed(lambda: policy_api_app.handler(check, context())))
+        timings["get_item"] = min(
+            timings.get("get_item", 1e9),
+            timed(lambda: raw.get_item(TableName="bench-checks", Key=key, ConsistentRead=True)),
+        )
+        timings["warm_check"] = min(
+            timings.get("warm_check", 1e9), timed(lambda: policy_api_app.handler(check, context()))
+        )
     report = {
         "benchmark": "pre-flight check",
         "policies_evaluated": len(json.loads(answer["body"])["policies"]),
-        "dynamodb_round_trips": {"cold_check": sum(cold.values()), "cold_detail": cold,
-                                 "warm_check": sum(warm.values()), "warm_detail": warm},
-        "latency_ms": {"get_item_median": round(timings["get_item"] * 1000, 3),
-                       "warm_check_median": round(timings["warm_check"] * 1000, 3)},
+        "dynamodb_round_trips": {
+            "cold_check": sum(cold.values()),
+            "cold_detail": cold,
+            "warm_check": sum(warm.values()),
+            "warm_detail": warm,
+        },
+        "latency_ms": {
+            "get_item_median": round(timings["get_item"] * 1000, 3),
+            "warm_check_median": round(timings["warm_check"] * 1000, 3),
+        },
         "warm_check_ratio_to_get_item": round(timings["warm_check"] / timings["get_item"], 2),
         "targets": {"warm_round_trips": 1, "cold_round_trips": 2, "warm_check_ratio_to_get_item": 1.5},
     }

@@ -118,7 +118,7 @@ def run_demo() -> int:
     failed = [name for name, ok in checks if not ok()]
     for name, ok in checks:
         print(f"   {'ok ' if ok() else 'FAIL'} {name}")
-    print("\nPre-flight checks, reservations and alerts join this demo as their issues land.")
+    print("\nThreshold alerts and the local stack join this demo as their issues land.")
     return 1 if failed else 0
 
 
@@ -207,7 +207,29 @@ def _usage_story(
     )
     for letter in letters:
         print(f"   -> dead-lettered: {json.loads(letter['Body'])['reason']}")
+    ask = {"team_id": "research", "user_id": "user-0", "provider": "openai", "model": "gpt-4o", "kind": "llm"}
+    small = call(
+        "The gateway asks: may user-0 spend ~$1.00 more?",
+        "check_budget",
+        body={**ask, "estimated_cost_usd": "1.00"},
+    )
+    large = call("And ~$1.70?", "check_budget", body={**ask, "estimated_cost_usd": "1.70"})
+    held = call(
+        "It reserves $1.50 for a long call",
+        "create_reservation",
+        body={**ask, "estimated_cost_usd": "1.50", "ttl_seconds": 120},
+        drop_headers=("idempotency-key",),
+    )
+    refused = call(
+        "A second $1.50 reservation would pass the hard limit",
+        "create_reservation",
+        body={**ask, "estimated_cost_usd": "1.50"},
+        drop_headers=("idempotency-key",),
+    )
     return [
+        ("check allows within the budget", lambda: small["body"]["decision"] == "allow"),
+        ("check denies past the hard limit", lambda: large["body"]["decision"] == "deny"),
+        ("reservation held, then refused", lambda: (held["status"], refused["status"]) == (201, 409)),
         ("usage ingested without retries", lambda: result["batchItemFailures"] == []),
         ("the producer retry counted once", lambda: events == 40),
         ("spend priced from the catalogue", lambda: spent > 0),
