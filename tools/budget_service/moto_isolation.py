@@ -11,12 +11,16 @@
    as its table grows (seen: 6 s per property-test example). The replacement below checks every
    condition against the state before the transaction, then applies all writes, like DynamoDB;
    only the items it touches are restored if applying fails.
+
+3. Numbers. moto adds ``0E-7`` (its own sum of ``0.0000000`` and ``0.0000000``) with ``int()`` and
+   fails; DynamoDB stores normalized numbers. Sums are computed as Decimals and stored plain.
 """
 
 from __future__ import annotations
 
 import functools
 import threading
+from decimal import Decimal
 from typing import Any
 
 _LOCK = threading.RLock()
@@ -114,8 +118,42 @@ def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> No
             applied.append((table_name, key, current))
 
 
+def _number(text: str) -> Decimal:
+    return Decimal(text)
+
+
+def _plain(total: Decimal) -> str:
+    if total == total.to_integral_value():
+        return str(int(total))
+    return format(total.normalize(), "f")
+
+
+def _patch_number_arithmetic() -> None:
+    from moto.dynamodb.models.dynamo_type import DDBType, DynamoType
+
+    if getattr(DynamoType.__add__, "_budget_plain", False):
+        return
+
+    def add(self: Any, other: Any) -> Any:
+        if self.type != other.type or not self.is_number():
+            return original_add(self, other)
+        return DynamoType({DDBType.NUMBER: _plain(_number(self.value) + _number(other.value))})
+
+    def sub(self: Any, other: Any) -> Any:
+        if self.type != other.type or not self.is_number():
+            return original_sub(self, other)
+        return DynamoType({DDBType.NUMBER: _plain(_number(self.value) - _number(other.value))})
+
+    original_add, original_sub = DynamoType.__add__, DynamoType.__sub__
+    add._budget_plain = True  # type: ignore[attr-defined]
+    DynamoType.__add__ = add  # type: ignore[method-assign]
+    DynamoType.__sub__ = sub  # type: ignore[method-assign]
+
+
 def serialize_dynamodb_operations() -> None:
     from moto.dynamodb.models import DynamoDBBackend
+
+    _patch_number_arithmetic()
 
     if not getattr(DynamoDBBackend.transact_write_items, "_budget_serialized", False):
         DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]

@@ -84,7 +84,10 @@ class DynamoDBUsageLedger:
             codes = {str(r.get("Code")) for r in reasons}
             if codes & _BUSY_REASONS:
                 raise TransientStoreError(",".join(sorted(codes - {"None"}))) from error
-            raise
+            failed = [
+                (i, r.get("Code"), r.get("Message")) for i, r in enumerate(reasons) if r.get("Code") != "None"
+            ]
+            raise RuntimeError(f"usage transaction cancelled: {failed}") from error
         return set()
 
     def _put_event(self, priced: PricedEvent, now: datetime) -> TransactWriteItemTypeDef:
