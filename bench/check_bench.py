@@ -31,7 +31,11 @@ def _free_port() -> int:
 
 
 def main() -> int:
+    import logging
+
     from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
     from budget_service.moto_isolation import serialize_dynamodb_operations
 
@@ -60,9 +64,9 @@ def main() -> int:
 
 def _run(endpoint: str) -> int:
     import boto3
-    from lambda_context import context
 
     import policy_api_app
+    from budget_service.lambda_context import LocalLambdaContext
     from budget_service.provision import ProvisionedNames, provision
     from budget_service.sample_events import api_event
 
@@ -72,7 +76,10 @@ def _run(endpoint: str) -> int:
         {"name": "team", "scope": {"type": "team", "id": "research"}, "period": "month", "limit_usd": "500"},
         {"name": "alice", "scope": {"type": "user", "id": "alice"}, "period": "day", "limit_usd": "50"},
     ):
-        assert policy_api_app.handler(api_event("create_policy", body=body), context())["statusCode"] == 201
+        assert (
+            policy_api_app.handler(api_event("create_policy", body=body), LocalLambdaContext())["statusCode"]
+            == 201
+        )
     check = api_event("check_budget")
     requests: Counter[str] = Counter()
 
@@ -83,11 +90,11 @@ def _run(endpoint: str) -> int:
     for builder in (policy_api_app.dynamodb, policy_api_app.tenant_configs, policy_api_app.budget_guard):
         builder.cache_clear()
     policy_api_app.dynamodb().meta.events.register("before-call.dynamodb", count)
-    answer = policy_api_app.handler(check, context())
+    answer = policy_api_app.handler(check, LocalLambdaContext())
     assert answer["statusCode"] == 200, answer
     cold = dict(requests)
     requests.clear()
-    policy_api_app.handler(check, context())
+    policy_api_app.handler(check, LocalLambdaContext())
     warm = dict(requests)
 
     raw = boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint)
@@ -109,7 +116,7 @@ def _run(endpoint: str) -> int:
             timed(lambda: raw.get_item(TableName="bench-checks", Key=key, ConsistentRead=True)),
         )
         timings["warm_check"] = min(
-            timings.get("warm_check", 1e9), timed(lambda: policy_api_app.handler(check, context()))
+            timings.get("warm_check", 1e9), timed(lambda: policy_api_app.handler(check, LocalLambdaContext()))
         )
     report = {
         "benchmark": "pre-flight check",

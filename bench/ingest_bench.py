@@ -123,10 +123,10 @@ def measure_requests() -> dict[str, Any]:
         counter = RequestCounter(client)
         built = usage_ingest_app.build_ingestor(client, boto3.client("sqs", region_name=REGION))
         usage_ingest_app.ingestor = lambda: built  # type: ignore[assignment]
-        from lambda_context import context
+        from budget_service.lambda_context import LocalLambdaContext
 
         result = usage_ingest_app.handler(
-            lambda_event(records, "arn:aws:kinesis:eu-west-1:1:stream/s", REGION), context()
+            lambda_event(records, "arn:aws:kinesis:eu-west-1:1:stream/s", REGION), LocalLambdaContext()
         )
         assert result == {"batchItemFailures": []}, result
         ours = {

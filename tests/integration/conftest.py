@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 import policy_api_app
+from budget_service.lambda_context import LocalLambdaContext
 from budget_service.sample_events import api_event
 from tests.support.aws import AwsResources
-from tests.support.lambda_context import FakeLambdaContext
 from tests.support.usage_stream import UsageStreamDriver
 
 
@@ -22,7 +22,7 @@ class ApiResponse:
 
 
 def invoke_api(event: dict[str, Any]) -> ApiResponse:
-    result = policy_api_app.handler(event, FakeLambdaContext())
+    result = policy_api_app.handler(event, LocalLambdaContext())
     raw = result.get("body") or ""
     headers = {k.lower(): v for k, v in (result.get("headers") or {}).items()}
     return ApiResponse(int(result["statusCode"]), headers, json.loads(raw) if raw else None)

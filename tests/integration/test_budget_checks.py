@@ -15,6 +15,7 @@ import policy_api_app
 from tests.integration.conftest import ApiResponse
 from tests.support.aws import REGION, AwsResources
 from tests.support.flaky_client import FlakyClient, throttled
+from tests.support.policies import create_policy
 from tests.support.usage_stream import UsageStreamDriver
 
 Api = Callable[..., ApiResponse]
@@ -22,16 +23,7 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def _policy(api: Api, **fields: Any) -> str:
-    body = {
-        "name": "p",
-        "scope": {"type": "team", "id": "research"},
-        "period": "month",
-        "limit_usd": "10",
-        **fields,
-    }
-    response = api("create_policy", body=body)
-    assert response.status == 201, response.body
-    return str(response.body["policy_id"])
+    return create_policy(api, **fields)
 
 
 def _spend(usage_stream: UsageStreamDriver, amount: str, team: str = "research", **fields: Any) -> None:

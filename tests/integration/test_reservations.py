@@ -17,6 +17,7 @@ from budget_core.domain.budget_checks import BudgetExceeded, ReservationRequest
 from tests.integration.conftest import ApiResponse
 from tests.support.aws import AwsResources
 from tests.support.ledger_reads import policy_counter
+from tests.support.policies import create_policy
 from tests.support.usage_stream import UsageStreamDriver
 
 Api = Callable[..., ApiResponse]
@@ -24,16 +25,7 @@ SERVICE = Principal("tenant-acme", frozenset({Role.SERVICE}))
 
 
 def _policy(api: Api, **fields: Any) -> str:
-    body = {
-        "name": "p",
-        "scope": {"type": "team", "id": "research"},
-        "period": "total",
-        "limit_usd": "50",
-        **fields,
-    }
-    response = api("create_policy", body=body)
-    assert response.status == 201, response.body
-    return str(response.body["policy_id"])
+    return create_policy(api, **{"period": "total", "limit_usd": "50", **fields})
 
 
 def _reserve(api: Api, amount: str = "1.00", key: str | None = None, **fields: Any) -> ApiResponse:
@@ -58,7 +50,7 @@ def test_two_hundred_concurrent_dollars_against_fifty_give_exactly_fifty_holds(
     api("check_budget", body={"team_id": "research", "estimated_cost_usd": "0"})  # cold start
     guard = policy_api_app.budget_guard()
     request = ReservationRequest.model_validate(
-        {"team_id": "research", "estimated_cost_usd": "1", "ttl_seconds": 60}
+        {"team_id": "research", "estimated_cost_usd": "1", "ttl_seconds": 3600}
     )
     barrier = threading.Barrier(200)
     held: list[str] = []
@@ -92,7 +84,7 @@ def test_two_hundred_concurrent_dollars_against_fifty_give_exactly_fifty_holds(
         assert api("release_reservation", reservation_id=reservation_id).status == 204
     assert _status(api, policy_id)["reserved_usd"] == "25.00"
     real_now = guard.now
-    guard.now = lambda: real_now() + timedelta(seconds=61)
+    guard.now = lambda: real_now() + timedelta(seconds=3601)
     # Then nothing is reserved, without any sweeper having run
     view = policy_api_app.budget_status()
     view.now = guard.now

@@ -10,9 +10,9 @@ from decimal import Decimal
 import pytest
 
 import usage_ingest_app
+from budget_service.lambda_context import LocalLambdaContext
 from budget_service.sample_events import EVENTS_DIR, SAMPLE_EPOCH, kinesis_sample, load_event
 from tests.support.aws import AwsResources
-from tests.support.lambda_context import FakeLambdaContext
 from tests.support.ledger_reads import daily_rollup, usage_record
 
 
@@ -27,7 +27,7 @@ def test_the_poison_sample_commits_the_valid_records_and_dead_letters_the_rest(
 ) -> None:
     monkeypatch.setattr(usage_ingest_app, "_now", lambda: datetime.fromisoformat(SAMPLE_EPOCH))
     result = usage_ingest_app.handler(
-        load_event("usage_ingest/kinesis_with_poison.json"), FakeLambdaContext()
+        load_event("usage_ingest/kinesis_with_poison.json"), LocalLambdaContext()
     )
     assert result == {"batchItemFailures": []}
     # The five distinct events count once each (the producer retry of 000101 does not)

@@ -10,8 +10,8 @@ from typing import Any
 
 import usage_ingest_app
 from budget_service.kinesis_events import lambda_event
+from budget_service.lambda_context import LocalLambdaContext
 from tests.support.aws import REGION, USAGE_STREAM_NAME, AwsResources
-from tests.support.lambda_context import FakeLambdaContext
 
 
 @dataclass
@@ -47,7 +47,7 @@ class UsageStreamDriver:
         """Calls the real handler with ``records`` as one batch; returns its partial-failure answer."""
         event = lambda_event(records, self.aws.usage_stream_arn, REGION)
         result: dict[str, Any] = usage_ingest_app.handler(
-            event, FakeLambdaContext(function_name="usage-ingest")
+            event, LocalLambdaContext(function_name="usage-ingest")
         )
         return result
 

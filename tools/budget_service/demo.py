@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from budget_service.lambda_context import LocalLambdaContext
 from budget_service.template import PROJECT_ROOT
 
 REGION = "eu-west-1"
@@ -24,13 +25,6 @@ DEMO_ENVIRONMENT = {
     "POWERTOOLS_LOG_LEVEL": "ERROR",
     "POWERTOOLS_METRICS_DISABLED": "true",
 }
-
-
-class _Context:
-    function_name = "PolicyApiFunction"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:PolicyApiFunction"
-    aws_request_id = "demo"
 
 
 def _show(step: str, response: dict[str, Any]) -> dict[str, Any]:
@@ -66,7 +60,12 @@ def run_demo() -> int:
         import policy_api_app
 
         def call(step: str, name: str, **changes: Any) -> dict[str, Any]:
-            return _show(step, policy_api_app.handler(api_event(name, **changes), _Context()))
+            return _show(
+                step,
+                policy_api_app.handler(
+                    api_event(name, **changes), LocalLambdaContext(function_name="PolicyApiFunction")
+                ),
+            )
 
         checks: list[tuple[str, Callable[[], bool]]] = []
         created = call(
@@ -189,7 +188,10 @@ def _usage_story(
         StreamName=provisioned.names.usage_stream_name, Data=b"<html>502</html>", PartitionKey="x"
     )
     records = read_all(kinesis, provisioned.names.usage_stream_name)
-    result = usage_ingest_app.handler(lambda_event(records, provisioned.usage_stream_arn, REGION), _Context())
+    result = usage_ingest_app.handler(
+        lambda_event(records, provisioned.usage_stream_arn, REGION),
+        LocalLambdaContext(function_name="PolicyApiFunction"),
+    )
     print(f"   -> {len(records)} records ingested, partial failures: {result['batchItemFailures']}")
 
     dynamodb = boto3.client("dynamodb", region_name=REGION)

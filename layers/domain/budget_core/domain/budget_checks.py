@@ -289,7 +289,8 @@ class BudgetGuard:
                 self.store.place(reservation, holds, now)
                 return reservation
             except HoldConflict:
-                self.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))  # noqa: S311 - jitter
+                # full jitter, exponential: racing reservers spread out instead of colliding again
+                self.sleep(random.uniform(0, min(0.02, 0.001 * 2**attempt)))  # noqa: S311
             except FileExistsError:
                 replay = self.store.get(tenant, reservation_id)
                 if replay is not None:
