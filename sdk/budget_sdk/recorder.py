@@ -20,6 +20,7 @@ from budget_sdk.events import build_event
 from budget_sdk.transports import Transport
 
 log = logging.getLogger("budget_sdk")
+MAX_RECORD_BYTES = 1_000_000  # Kinesis: 1 MiB per record, partition key included
 
 
 @dataclass
@@ -159,6 +160,10 @@ class BudgetRecorder:
             **fields,
         )
         data = json.dumps(event, separators=(",", ":")).encode()
+        if len(data) > MAX_RECORD_BYTES:
+            raise ValueError(
+                f"usage event of {len(data)} bytes: a stream record holds at most {MAX_RECORD_BYTES}"
+            )
         pending = _Pending(str(event.get("tenant_id") or "anonymous"), data, event["event_id"], self._clock())
         with self._condition:
             if self._closing:
@@ -175,7 +180,12 @@ class BudgetRecorder:
             self._buffered_bytes += len(pending.data)
             self.stats.recorded += 1
             self._ensure_thread()
-            if self._batch_ready(self._clock()):
+            # cheap test on the caller's thread; ages are the flusher's business
+            if (
+                len(self._buffer) >= self._config.max_batch_records
+                or self._buffered_bytes >= self._config.max_batch_bytes
+                or len(self._buffer) == 1
+            ):
                 self._condition.notify_all()
         return pending.event_id
 
@@ -235,8 +245,9 @@ class BudgetRecorder:
 
     def _next_wake(self, now: float) -> float:
         times = [p.not_before for p in self._buffer if p.not_before > now]
-        if self._buffer:
-            times.append(min(p.enqueued_at for p in self._buffer) + self._config.max_age_seconds)
+        sendable = [p.enqueued_at for p in self._buffer if p.not_before <= now]
+        if sendable:
+            times.append(min(sendable) + self._config.max_age_seconds)
         return max(0.001, min(times) - now) if times else 0.5
 
     def _take_batch(self, now: float) -> list[_Pending]:

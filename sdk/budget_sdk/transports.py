@@ -73,7 +73,8 @@ class HttpTransport:
             with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
                 answer = json.loads(response.read())
         except urllib.error.HTTPError as error:
-            if error.code in (429, 500, 502, 503, 504):
+            # an expired token (401/403) or a busy service is worth another try; the rest is refused
+            if error.code in (401, 403, 408, 429, 500, 502, 503, 504):
                 return SendResult(retry=list(range(len(records))))
             reason = error.read().decode(errors="replace")[:500]
             return SendResult(refused=dict.fromkeys(range(len(records)), f"HTTP {error.code}: {reason}"))

@@ -108,3 +108,45 @@ def test_rejections_go_to_the_dead_letters_and_are_retried_only_if_they_could_no
     unreachable = FakeDeadLetters(reachable=False)
     report = _ingestor(FakeLedger(), letters=unreachable).ingest([("y", b"[]")])
     assert report.retry_record_ids == ["y"]
+
+
+def test_an_event_under_more_budgets_than_a_transaction_holds_is_dead_lettered_not_retried() -> None:
+    from budget_core.domain.policy import NewPolicy, Policy
+
+    # Given 100 tenant-wide policies (each event moves 100 counters plus its rollups)
+    policies = []
+    for index in range(100):
+        new = NewPolicy.model_validate(
+            {
+                "name": "p",
+                "scope": {"type": "tenant"},
+                "period": "total",
+                "limit_usd": "1",
+                "filters": {"model": f"m{index}"},
+            }
+        )
+        policies.append(new)
+
+    class ManyPolicies(FakeConfigs):
+        def load(self, tenant_id: str) -> TenantBudgetConfig:
+            made = [
+                Policy(
+                    **p.model_dump() | {"filters": {}},
+                    policy_id=f"pol_{i:028x}",
+                    tenant_id=tenant_id,
+                    version=1,
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+                for i, p in enumerate(policies)
+            ]
+            return TenantBudgetConfig(policies=made)
+
+    letters = FakeDeadLetters()
+    ledger = FakeLedger()
+    report = _ingestor(ledger, ManyPolicies(), letters).ingest([_record(0)])
+    # Then it is rejected with its reason, and nothing asks the stream to retry it
+    assert [r.record_id for r in letters.sent] == ["0"]
+    assert "more budgets than one transaction" in letters.sent[0].reason
+    assert report.retry_record_ids == []
+    assert ledger.commits == 0

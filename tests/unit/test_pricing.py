@@ -137,3 +137,22 @@ def test_own_rates_price_a_private_model_and_default_cache_rates_to_input() -> N
 def test_an_override_is_either_a_discount_or_own_rates(fields: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="either"):
         PriceOverride.model_validate({"provider": "openai", "model": "gpt-4o", **fields})
+
+
+def test_a_fee_per_request_is_charged_as_genai_prices_charges_it() -> None:
+    usage = TokenAndImageUsage(input_tokens=1000, output_tokens=500)
+    ours = TokenCatalogue().cost("perplexity", "sonar", usage, AT)
+    theirs = calc_price(
+        Usage(input_tokens=1000, output_tokens=500),
+        "sonar",
+        provider_id="perplexity",
+        genai_request_timestamp=AT,
+    ).total_price
+    assert ours == theirs
+    assert ours is not None
+    assert ours > Decimal("0.01")  # $12 per 1,000 requests on top of the tokens
+
+
+def test_images_of_a_model_the_image_table_does_not_know_are_unpriced_not_free() -> None:
+    event = _event(kind="image", provider="openai", model="gpt-image-1.5", usage={"images": 4})
+    assert Pricer().quote(event, {}).cost_usd is None

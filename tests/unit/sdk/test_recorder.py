@@ -195,3 +195,13 @@ def test_the_buffer_is_flushed_when_the_program_exits(tmp_path: Path) -> None:
     # Then everything it recorded was sent at exit
     sent = [json.loads(line)["event_id"] for line in out.read_text().splitlines()]
     assert sent == [f"exit-{i}" for i in range(5)]
+
+
+def test_an_event_too_large_for_a_stream_record_is_refused_when_recorded() -> None:
+    transport = FakeTransport()
+    recorder = _recorder(transport)
+    with pytest.raises(ValueError, match="at most"):
+        recorder.record_usage(cost_usd="1", metadata={"blob": "x" * 1_100_000})
+    recorder.record_usage(cost_usd="1")
+    assert recorder.flush(timeout=5)
+    assert recorder.stats.sent == 1

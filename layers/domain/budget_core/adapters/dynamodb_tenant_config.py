@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from budget_core.adapters.dynamodb_codec import from_item, to_item
 from budget_core.adapters.keys import POLICY_PREFIX, PRICE_PREFIX, tenant_pk
 from budget_core.adapters.policy_items import policy_from_item
-from budget_core.domain.ingestion_ports import TenantBudgetConfig
+from budget_core.domain.ingestion_ports import TenantBudgetConfig, TransientStoreError
 from budget_core.domain.pricing.overrides import PriceOverride
 
 if TYPE_CHECKING:
@@ -19,6 +21,15 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import QueryInputTypeDef
 
 OVERRIDE_ENTITY = "price_override"
+_BUSY = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
+)
 
 
 class DynamoDBTenantConfigSource:
@@ -36,7 +47,12 @@ class DynamoDBTenantConfigSource:
         }
         policies, overrides = [], {}
         while True:
-            response = self._client.query(**request)
+            try:
+                response = self._client.query(**request)
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") in _BUSY:
+                    raise TransientStoreError("tenant configuration unreadable") from error
+                raise
             for raw in response.get("Items", []):
                 item = from_item(raw)
                 if item["sk"].startswith(POLICY_PREFIX):

@@ -18,8 +18,9 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
 
 SEND_BATCH_MAX = 10
+SEND_BATCH_BYTES = 900_000  # SQS takes at most 1 MiB per SendMessageBatch
 # SQS takes 256 KiB per message; a Kinesis record can be 1 MiB. Past this, the head is kept.
-MAX_DATA_BYTES = 150_000
+MAX_DATA_BYTES = 100_000
 
 
 class SqsDeadLetters:
@@ -31,10 +32,9 @@ class SqsDeadLetters:
 
     def send(self, rejections: Sequence[Rejection]) -> list[Rejection]:
         unsent: list[Rejection] = []
-        for start in range(0, len(rejections), SEND_BATCH_MAX):
-            chunk = list(rejections[start : start + SEND_BATCH_MAX])
+        for chunk, bodies in self._batches(rejections):
             entries: list[SendMessageBatchRequestEntryTypeDef] = [
-                {"Id": str(i), "MessageBody": self._body(r)} for i, r in enumerate(chunk)
+                {"Id": str(i), "MessageBody": body} for i, body in enumerate(bodies)
             ]
             try:
                 response = self._client.send_message_batch(QueueUrl=self._queue_url, Entries=entries)
@@ -47,6 +47,23 @@ class SqsDeadLetters:
             failed = {f["Id"] for f in response.get("Failed", [])}
             unsent.extend(r for i, r in enumerate(chunk) if str(i) in failed)
         return unsent
+
+    def _batches(self, rejections: Sequence[Rejection]) -> list[tuple[list[Rejection], list[str]]]:
+        batches: list[tuple[list[Rejection], list[str]]] = []
+        chunk: list[Rejection] = []
+        bodies: list[str] = []
+        size = 0
+        for rejection in rejections:
+            body = self._body(rejection)
+            if chunk and (len(chunk) == SEND_BATCH_MAX or size + len(body) > SEND_BATCH_BYTES):
+                batches.append((chunk, bodies))
+                chunk, bodies, size = [], [], 0
+            chunk.append(rejection)
+            bodies.append(body)
+            size += len(body)
+        if chunk:
+            batches.append((chunk, bodies))
+        return batches
 
     def _body(self, rejection: Rejection) -> str:
         data = rejection.data[:MAX_DATA_BYTES]

@@ -24,6 +24,15 @@ ALL = "*"
 ROLLUP_DIMENSIONS: tuple[str, ...] = ("all", *SCOPE_ATTRIBUTE.values())
 
 
+class OversizedEvents(Exception):
+    """Events that fall under more counters than one transaction can move (too many overlapping
+    policies): they cannot be counted atomically and are rejected, not retried."""
+
+    def __init__(self, events: list[PricedEvent]) -> None:
+        super().__init__(f"{len(events)} events move more counters than one transaction holds")
+        self.events = events
+
+
 class Granularity(StrEnum):
     DAY = "day"
     HOUR = "hour"
@@ -220,6 +229,7 @@ def plan_commits(
         else:
             group.append(priced)
     commits: list[Commit] = []
+    oversized: list[PricedEvent] = []
     current = Commit([], {})
     # Neighbouring groups of one tenant, team and project share most counters, so they pack densely.
     for key in sorted(groups, key=lambda k: tuple("" if part is None else str(part) for part in k)):
@@ -227,9 +237,8 @@ def plan_commits(
         targets = targets_of(remaining[0].event, policies_by_tenant.get(remaining[0].event.tenant_id, ()))
         target_keys = targets.counter_keys()
         if len(target_keys) + 1 > max_actions:
-            raise ValueError(
-                f"event {remaining[0].event.event_id} moves more counters than one transaction holds"
-            )
+            oversized.extend(remaining)
+            continue
         while remaining:
             room = max_actions - current.actions - len(target_keys - current.deltas.keys())
             if room <= 0:
@@ -241,6 +250,8 @@ def plan_commits(
             _apply(current.deltas, taken, targets)
     if current.events:
         commits.append(current)
+    if oversized:
+        raise OversizedEvents(oversized)
     return commits
 
 

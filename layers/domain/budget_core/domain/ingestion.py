@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from pydantic import ValidationError
 
-from budget_core.domain.accounting import Commit, PricedEvent, plan_commits, without
+from budget_core.domain.accounting import Commit, OversizedEvents, PricedEvent, plan_commits, without
 from budget_core.domain.errors import validation_details
 from budget_core.domain.ingestion_ports import (
     DeadLetters,
@@ -108,7 +108,21 @@ class UsageIngestor:
             for record_id, event in events
         ]
         policies = _policies_by_tenant(configs)
-        commits = plan_commits(priced, policies)
+        try:
+            commits = plan_commits(priced, policies)
+        except OversizedEvents as error:
+            raw_by_record = dict(records)
+            for event in error.events:
+                report.rejected.append(
+                    Rejection(
+                        event.record_id,
+                        "the event falls under more budgets than one transaction can count; "
+                        "reduce the overlapping policies of this scope",
+                        raw_by_record.get(event.record_id, b""),
+                    )
+                )
+            dropped = {id(event) for event in error.events}
+            commits = plan_commits([p for p in priced if id(p) not in dropped], policies)
         for index, commit in enumerate(commits):
             try:
                 committed, duplicates = self._commit(commit, policies)

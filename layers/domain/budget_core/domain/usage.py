@@ -69,9 +69,9 @@ class UsageEvent(BaseModel):
     usage: TokenAndImageUsage = Field(default_factory=TokenAndImageUsage)
     cost_usd: Annotated[Money, Field(ge=0, le=MAX_MONEY)] | None = None
     reservation_id: Annotated[str, Field(pattern=EVENT_ID_PATTERN)] | None = None
-    metadata: dict[Annotated[str, Field(max_length=128)], Annotated[str, Field(max_length=512)]] = Field(
-        default_factory=dict
-    )
+    metadata: dict[
+        Annotated[str, Field(min_length=1, max_length=128)], Annotated[str, Field(max_length=512)]
+    ] = Field(default_factory=dict)
 
     @field_validator("timestamp")
     @classmethod

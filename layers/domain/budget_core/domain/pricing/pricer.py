@@ -48,6 +48,8 @@ class Pricer:
                 if per_image is None:
                     return PriceQuote(None, UNPRICED_VERSION)
                 return PriceQuote(per_image * usage.images, IMAGE_PRICES_VERSION)
+            # images the table cannot price are not free, whatever a token catalogue says
+            return PriceQuote(None, UNPRICED_VERSION)
         if event.kind is UsageKind.CUSTOM:
             return PriceQuote(None, UNPRICED_VERSION)
         cost = self._tokens.cost(event.provider, event.model, usage, event.timestamp)

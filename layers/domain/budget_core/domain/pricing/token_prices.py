@@ -88,6 +88,18 @@ class TokenCatalogue:
             ).model_price
         except LookupError:
             return None
+        token_rates = {f"{name}_mtok" for name in ("input", "output", "cache_read", "cache_write")}
+        # searches and audio cost nothing for a usage that has none; anything else (a fee per
+        # request, say) is for calc_price to apply
+        free_here = token_rates | {
+            "web_searches_kcount",
+            "storage_searches_kcount",
+            "input_audio_mtok",
+            "output_audio_mtok",
+            "cache_audio_read_mtok",
+        }
+        if any(value is not None for name, value in vars(model_price).items() if name not in free_here):
+            return _Rates(None, None, None, None, first_tier_start=0)
         rates = {
             name: _rate(getattr(model_price, f"{name}_mtok", None))
             for name in ("input", "output", "cache_read", "cache_write")
