@@ -9,22 +9,13 @@ from budget_core.adapters.dynamodb_codec import from_item, to_item
 from budget_core.adapters.dynamodb_usage_ledger import BREAKDOWN_CODES
 from budget_core.adapters.keys import rollup_key
 from budget_core.domain.accounting import Granularity
-from budget_core.domain.usage_queries import RollupRow, Spend
+from budget_core.domain.usage_queries import ROLLUP_COUNTS, RollupRow, Spend
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import QueryInputTypeDef
 
 _PARTS = {code: part for part, code in BREAKDOWN_CODES.items()}
-_COUNTS = (
-    "events",
-    "unpriced_events",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "images",
-)
 
 
 class DynamoDBRollupReader:
@@ -56,7 +47,7 @@ class DynamoDBRollupReader:
 
 def _row(item: dict[str, Any]) -> RollupRow:
     row = RollupRow(bucket=str(item["bucket"]), cost_usd=Decimal(item.get("cost_usd", 0)))
-    for name in _COUNTS:
+    for name in ROLLUP_COUNTS:
         setattr(row, name, int(item.get(name, 0)))
     for attribute, number in item.items():
         code, _, rest = attribute.partition("#")

@@ -97,6 +97,17 @@ class Spend:
     events: int = 0
 
 
+ROLLUP_COUNTS = (
+    "events",
+    "unpriced_events",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "images",
+)
+
+
 @dataclass
 class RollupRow:
     bucket: str
@@ -236,16 +247,7 @@ def _summarize(query: UsageQuery, rows: Sequence[RollupRow]) -> Summary:
     totals = RollupRow(bucket="total")
     parts: dict[str, dict[str, Spend]] = {"provider": {}, "model": {}, "operation": {}}
     for row in rows:
-        for name in (
-            "cost_usd",
-            "events",
-            "unpriced_events",
-            "input_tokens",
-            "output_tokens",
-            "cache_read_tokens",
-            "cache_write_tokens",
-            "images",
-        ):
+        for name in ("cost_usd", *ROLLUP_COUNTS):
             setattr(totals, name, getattr(totals, name) + getattr(row, name))
         for (part, label), spend in row.breakdown.items():
             target = parts[part].setdefault(label, Spend())
