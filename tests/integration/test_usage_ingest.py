@@ -319,3 +319,20 @@ def test_a_policy_created_after_the_cache_was_filled_counts_after_the_cache_ttl(
     policy_id = _policy(api)
     usage_stream.deliver([_event("x2")])
     assert spent(aws, TENANT, policy_id, _month(NOW - timedelta(minutes=1))) == Decimal(1)
+
+
+def test_large_poison_records_all_reach_the_dead_letter_queue(
+    api: Api, usage_stream: UsageStreamDriver, aws: AwsResources
+) -> None:
+    # Given six 200 KB records that are not JSON next to a good one (more than one SQS batch holds)
+    policy_id = _policy(api)
+    batch: list[dict[str, Any] | bytes] = [_event("good", cost_usd="1.00")]
+    batch += [b"<" + bytes([65 + i]) * 200_000 + b">" for i in range(6)]
+    # When they are delivered
+    result = usage_stream.deliver(batch)
+    # Then nothing is retried, the good one counts, and each poison record is dead-lettered (its head kept)
+    assert result == {"batchItemFailures": []}
+    assert spent(aws, TENANT, policy_id, _month(NOW - timedelta(minutes=1))) == Decimal("1.00")
+    letters = aws.dead_letters()
+    assert len(letters) == 6
+    assert all(letter["data_truncated"] for letter in letters)
