@@ -36,7 +36,7 @@ os.environ.update(
 
 import boto3  # noqa: E402
 from dynamodb_item_size import item_size, write_units  # noqa: E402
-from workload import TENANTS, events, policies_for  # noqa: E402
+from workload import TENANTS, events, policies_for, stored_policy  # noqa: E402
 
 REGION = "eu-west-1"
 EVENTS_PER_BATCH = 1000
@@ -79,24 +79,12 @@ class RequestCounter:
 
 def _create_policies(client: Any, table: str) -> None:
     from budget_core.adapters.dynamodb_policy_repository import DynamoDBPolicyRepository
-    from budget_core.domain.ids import new_id
-    from budget_core.domain.policy import NewPolicy, Policy
 
     repository = DynamoDBPolicyRepository(client, table)
     now = datetime.now(UTC)
     for tenant in TENANTS:
         for body in policies_for(tenant):
-            fields = NewPolicy.model_validate(body).model_dump()
-            repository.create(
-                Policy(
-                    **fields,
-                    policy_id=new_id("pol"),
-                    tenant_id=tenant,
-                    version=1,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
+            repository.create(stored_policy(body, tenant, now))
 
 
 def measure_requests() -> dict[str, Any]:
@@ -184,27 +172,14 @@ def measure_requests() -> dict[str, Any]:
 
 def measure_cpu() -> dict[str, Any]:
     from budget_core.domain.accounting import PricedEvent, plan_commits
-    from budget_core.domain.ids import new_id
     from budget_core.domain.ingestion import decode_event
     from budget_core.domain.ingestion_ports import Rejection
-    from budget_core.domain.policy import NewPolicy, Policy
     from budget_core.domain.pricing.pricer import Pricer
 
     now = datetime.now(UTC)
     records = events(CPU_RECORDS, seed=5, now=now)
     policies = {
-        tenant: [
-            Policy(
-                **NewPolicy.model_validate(body).model_dump(),
-                policy_id=new_id("pol"),
-                tenant_id=tenant,
-                version=1,
-                created_at=now,
-                updated_at=now,
-            )
-            for body in policies_for(tenant)
-        ]
-        for tenant in TENANTS
+        tenant: [stored_policy(body, tenant, now) for body in policies_for(tenant)] for tenant in TENANTS
     }
     pricer = Pricer()
 

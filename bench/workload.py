@@ -94,3 +94,14 @@ def events(count: int, seed: int = 1, now: datetime | None = None) -> list[bytes
             }
         found.append(json.dumps(event, separators=(",", ":")).encode())
     return found
+
+
+def stored_policy(body: dict[str, Any], tenant: str, now: datetime) -> Any:
+    """A Policy as the API would store it (server-made id, version 1)."""
+    from budget_core.domain.ids import new_id
+    from budget_core.domain.policy import NewPolicy, Policy
+
+    fields = NewPolicy.model_validate(body).model_dump()
+    return Policy(
+        **fields, policy_id=new_id("pol"), tenant_id=tenant, version=1, created_at=now, updated_at=now
+    )

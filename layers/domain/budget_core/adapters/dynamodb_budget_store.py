@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from budget_core.adapters.counter_items import counter_snapshot, counter_state
 from budget_core.adapters.dynamodb_codec import from_item, to_item
+from budget_core.adapters.dynamodb_errors import is_busy
 from budget_core.adapters.keys import hold_attribute, policy_counter_key, reservation_key
 from budget_core.domain.accounting import PolicyCounterKey
 from budget_core.domain.budget_checks import HoldConflict, Reservation
@@ -32,19 +33,6 @@ if TYPE_CHECKING:
 RESERVATION_ENTITY = "reservation"
 RECORD_RETENTION = timedelta(days=7)  # reservation records are kept (then expire) after the hold ends
 BATCH_GET_MAX = 100
-_BUSY = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-        "ServiceUnavailable",
-    }
-)
-
-
-def _busy(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code", "") in _BUSY
 
 
 class DynamoDBCounterReader:
@@ -65,7 +53,7 @@ class DynamoDBCounterReader:
                     RequestItems={self._table: {"Keys": chunk, "ConsistentRead": True}}
                 )
             except ClientError as error:
-                if _busy(error):
+                if is_busy(error):
                     raise TransientStoreError("counters unreadable") from error
                 raise
             for raw in response.get("Responses", {}).get(self._table, []):
@@ -117,7 +105,7 @@ class DynamoDBReservationStore:
         try:
             self._client.transact_write_items(TransactItems=actions)
         except ClientError as error:
-            if _busy(error):
+            if is_busy(error):
                 raise TransientStoreError("busy") from error
             if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                 raise
@@ -205,7 +193,7 @@ class DynamoDBReservationStore:
         try:
             self._client.transact_write_items(TransactItems=actions)
         except ClientError as error:
-            if _busy(error):
+            if is_busy(error):
                 raise TransientStoreError("busy") from error
             reasons = [str(r.get("Code")) for r in error.response.get("CancellationReasons", [])]
             if reasons and reasons[0] == "ConditionalCheckFailed":

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from budget_core.adapters.dynamodb_codec import from_item, to_item
+from budget_core.adapters.dynamodb_errors import BUSY_CANCELLATION_REASONS
 from budget_core.adapters.keys import POLICY_PREFIX, policy_key, policy_slot_key, tenant_pk
 from budget_core.adapters.policy_items import policy_from_item, policy_to_item
 from budget_core.domain.errors import (
@@ -39,9 +40,6 @@ if TYPE_CHECKING:
 
 SLOT_ENTITY = "policy_slot"
 TRANSACTION_CONFLICT_ATTEMPTS = 4
-_BUSY_CODES = frozenset(
-    {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
-)
 
 
 class DynamoDBPolicyRepository:
@@ -196,7 +194,7 @@ class DynamoDBPolicyRepository:
                     dict(r) for r in error.response.get("CancellationReasons", [])
                 ]
             codes = {str(r.get("Code")) for r in reasons} - {"None"}
-            if codes & _BUSY_CODES and not codes & {"ConditionalCheckFailed"}:
+            if codes & BUSY_CANCELLATION_REASONS and not codes & {"ConditionalCheckFailed"}:
                 if attempt + 1 < TRANSACTION_CONFLICT_ATTEMPTS:
                     time.sleep(0.02 * 2**attempt + random.uniform(0, 0.02))  # noqa: S311 - jitter
                     continue

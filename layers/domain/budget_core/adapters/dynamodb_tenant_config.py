@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from budget_core.adapters.dynamodb_codec import from_item, to_item
+from budget_core.adapters.dynamodb_errors import is_busy
 from budget_core.adapters.keys import POLICY_PREFIX, PRICE_PREFIX, tenant_pk
 from budget_core.adapters.policy_items import policy_from_item
 from budget_core.domain.ingestion_ports import TenantBudgetConfig, TransientStoreError
@@ -21,15 +22,6 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import QueryInputTypeDef
 
 OVERRIDE_ENTITY = "price_override"
-_BUSY = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-        "ServiceUnavailable",
-    }
-)
 
 
 class DynamoDBTenantConfigSource:
@@ -50,7 +42,7 @@ class DynamoDBTenantConfigSource:
             try:
                 response = self._client.query(**request)
             except ClientError as error:
-                if error.response.get("Error", {}).get("Code") in _BUSY:
+                if is_busy(error):
                     raise TransientStoreError("tenant configuration unreadable") from error
                 raise
             for raw in response.get("Items", []):

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from budget_core.adapters.counter_items import counter_snapshot
 from budget_core.adapters.dynamodb_codec import to_item
+from budget_core.adapters.dynamodb_errors import BUSY_CANCELLATION_REASONS, BUSY_ERROR_CODES
 from budget_core.adapters.keys import hold_attribute, policy_counter_key, rollup_key, usage_event_key
 from budget_core.domain.accounting import (
     Commit,
@@ -36,16 +37,6 @@ if TYPE_CHECKING:
 USAGE_ENTITY = "usage"
 ROLLUP_ENTITY = "rollup"
 BREAKDOWN_CODES = {"provider": "p", "model": "m", "operation": "o"}
-_BUSY_ERRORS = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-        "ServiceUnavailable",
-    }
-)
-_BUSY_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
 
 
 class DynamoDBUsageLedger:
@@ -69,7 +60,7 @@ class DynamoDBUsageLedger:
             self._client.transact_write_items(TransactItems=actions)
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
-            if code in _BUSY_ERRORS:
+            if code in BUSY_ERROR_CODES:
                 raise TransientStoreError(code) from error
             if code != "TransactionCanceledException":
                 raise
@@ -82,7 +73,7 @@ class DynamoDBUsageLedger:
             if applied:
                 return applied
             codes = {str(r.get("Code")) for r in reasons}
-            if codes & _BUSY_REASONS:
+            if codes & BUSY_CANCELLATION_REASONS:
                 raise TransientStoreError(",".join(sorted(codes - {"None"}))) from error
             failed = [
                 (i, r.get("Code"), r.get("Message")) for i, r in enumerate(reasons) if r.get("Code") != "None"

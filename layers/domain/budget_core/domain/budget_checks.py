@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,12 +33,12 @@ from budget_core.domain.pricing.pricer import Pricer
 from budget_core.domain.spend import CounterState, Standing, counter_key
 from budget_core.domain.usage import (
     ATTRIBUTE_PATTERN,
-    EVENT_ID_PATTERN,
     NAME_PATTERN,
     TokenAndImageUsage,
     UsageEvent,
 )
 
+RESERVATION_ID = re.compile(r"^res_[0-9a-f]{28}$")  # what new_id("res") and a key digest make
 MAX_ESTIMATE = Decimal(100_000)  # one call costing more than this is a mistake, not a budget question
 Attribute = Annotated[str, Field(pattern=ATTRIBUTE_PATTERN)]
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
@@ -250,10 +251,11 @@ class BudgetGuard:
         existing = self.store.get(tenant, reservation_id)
         if existing is not None:
             return self._replay(existing, request_hash)
+        # priced and matched once; only the counters are read again when a hold loses a race
+        amount = self._amount(tenant, request, self.now())
+        hard = [p for p in self._policies(tenant, request) if p.enforcement is Enforcement.HARD]
         for attempt in range(self.max_attempts):
             now = self.now()
-            amount = self._amount(tenant, request, now)
-            hard = [p for p in self._policies(tenant, request) if p.enforcement is Enforcement.HARD]
             keyed = [(p, *counter_key(p, now)) for p in hard]
             try:
                 states = self.counters.read([key for _, key, _ in keyed]) if keyed else {}
@@ -359,6 +361,4 @@ class BudgetGuard:
 
 
 def _valid_id(reservation_id: str) -> bool:
-    import re
-
-    return bool(re.fullmatch(EVENT_ID_PATTERN, reservation_id)) and reservation_id.startswith("res_")
+    return RESERVATION_ID.match(reservation_id) is not None

@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
+from budget_core.adapters.dynamodb_errors import BUSY_ERROR_CODES
 from budget_core.domain.budget_checks import BudgetExceeded, IdempotencyKeyReused
 from budget_core.domain.errors import (
     ConcurrentModification,
@@ -48,16 +49,6 @@ _STATUS: dict[type[DomainError], int] = {
     BudgetExceeded: 409,
     IdempotencyKeyReused: 422,
 }
-_THROTTLING_CODES = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "TransactionConflictException",
-        "InternalServerError",
-        "ServiceUnavailable",
-    }
-)
 
 
 class ErrorDetail(BaseModel):
@@ -147,7 +138,7 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
     @app.exception_handler(ClientError)
     def _aws_error(error: ClientError) -> Response[str]:
         code = error.response.get("Error", {}).get("Code", "")
-        if code in _THROTTLING_CODES:
+        if code in BUSY_ERROR_CODES:
             logger.warning("AWS dependency busy", extra={"aws_error": code})
             return error_response(
                 503, "service_busy", "the service is busy; retry shortly", headers={"Retry-After": "1"}

@@ -92,6 +92,7 @@ class TokenCatalogue:
         # searches and audio cost nothing for a usage that has none; anything else (a fee per
         # request, say) is for calc_price to apply
         free_here = token_rates | {
+            "cache_write_1h_mtok",  # our usage reports 5-minute cache writes only
             "web_searches_kcount",
             "storage_searches_kcount",
             "input_audio_mtok",
