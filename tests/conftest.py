@@ -28,12 +28,13 @@ def aws() -> Iterator[AwsResources]:
 @pytest.fixture
 def fresh_handlers() -> Iterator[None]:
     """Each test starts from a cold start of every handler (no cached clients or tenant configs)."""
+    import alerts_app
     import policy_api_app
     import usage_ingest_app
 
     def clear() -> None:
         # every lru_cache'd builder of the handler modules (clients, services, caches)
-        for module in (policy_api_app, usage_ingest_app):
+        for module in (policy_api_app, usage_ingest_app, alerts_app):
             for value in list(vars(module).values()):
                 if (
                     callable(getattr(value, "cache_clear", None))

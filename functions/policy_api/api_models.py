@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from budget_core.domain.alert_history import AlertRecord
 from budget_core.domain.budget_checks import CheckResult, PolicyVerdict, Reservation
 from budget_core.domain.budget_status import PolicyStatusView
 from budget_core.domain.money import Money
@@ -175,6 +176,37 @@ class SummaryResponse(BaseModel):
             by_model=views(summary.by_model),
             by_operation=views(summary.by_operation),
         )
+
+
+class AlertView(BaseModel):
+    """One alert as subscribers received it (DESIGN "Alert message"), and whether it was delivered."""
+
+    alert_id: str
+    tenant_id: str
+    policy_id: str
+    policy_name: str
+    scope: Scope
+    period: Period
+    period_key: str
+    period_start: datetime
+    period_end: datetime
+    kind: str
+    threshold_percent: int
+    spent_usd: Money
+    limit_usd: Money
+    percent_used: Money
+    forecast_usd: Money | None
+    crossed_at: datetime
+    delivered: bool
+
+    @classmethod
+    def of(cls, record: AlertRecord) -> AlertView:
+        return cls.model_validate({**record.alert.message(), "delivered": record.delivered})
+
+
+class AlertPage(BaseModel):
+    items: list[AlertView]
+    next_token: str | None
 
 
 class TrendPoint(BaseModel):

@@ -5,7 +5,7 @@ Thin on purpose: each route parses, calls one domain service method and maps the
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Annotated, Any
 
@@ -17,19 +17,37 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from api_models import CheckResponse, ReservationResponse, StatusResponse, SummaryResponse, TrendResponse
+from api_models import (
+    AlertPage,
+    AlertView,
+    CheckResponse,
+    ReservationResponse,
+    StatusResponse,
+    SummaryResponse,
+    TrendResponse,
+)
+from budget_core.adapters.dynamodb_alert_history import DynamoDBAlertHistory
 from budget_core.adapters.dynamodb_budget_store import DynamoDBCounterReader, DynamoDBReservationStore
 from budget_core.adapters.dynamodb_policy_repository import DynamoDBPolicyRepository
 from budget_core.adapters.dynamodb_rollup_reader import DynamoDBRollupReader
 from budget_core.adapters.dynamodb_tenant_config import DynamoDBTenantConfigSource
 from budget_core.adapters.eventbridge_publisher import EventBridgePublisher
 from budget_core.adapters.kinesis_usage_forwarder import KinesisUsageForwarder
+from budget_core.domain.alert_history import AlertHistory, AlertQuery
 from budget_core.domain.auth import Action
 from budget_core.domain.budget_checks import BudgetGuard, CheckRequest, ReservationRequest
 from budget_core.domain.budget_status import BudgetStatus
 from budget_core.domain.clock import SystemClock
 from budget_core.domain.errors import ValidationFailed, validation_details
-from budget_core.domain.policy import NewPolicy, Policy, PolicyPatch, PolicyStatus, ScopeType
+from budget_core.domain.policy import (
+    POLICY_ID,
+    AlertSettings,
+    NewPolicy,
+    Policy,
+    PolicyPatch,
+    PolicyStatus,
+    ScopeType,
+)
 from budget_core.domain.policy_service import PolicyService
 from budget_core.domain.ports import PolicyQuery
 from budget_core.domain.pricing.pricer import Pricer
@@ -139,6 +157,11 @@ def usage_submission() -> UsageSubmission:
 
 
 @lru_cache(maxsize=1)
+def alert_history() -> AlertHistory:
+    return AlertHistory(DynamoDBAlertHistory(dynamodb(), get_settings().table_name))
+
+
+@lru_cache(maxsize=1)
 def policy_service() -> PolicyService:
     settings = get_settings()
     return PolicyService(
@@ -241,6 +264,55 @@ def delete_policy(policy_id: PolicyId, if_match: IfMatch = None) -> Response[Non
     policy_service().delete(principal, policy_id, parse_if_match(if_match))
     tenant_configs().invalidate(principal.tenant_id)
     return Response(204)
+
+
+@app.put(
+    "/v1/policies/<policy_id>/alerts",
+    summary="Set a policy's alert thresholds and forecast alerts (configure_alert)",
+    tags=["alerts"],
+    responses={
+        200: {"description": "The changed policy", "content": {"application/json": {"model": Policy}}},
+        **error_responses(400, 403, 404, 409, 412, 413, 422),
+    },
+)
+def configure_alert(
+    policy_id: PolicyId, settings: Annotated[AlertSettings, Body()], if_match: IfMatch = None
+) -> Response[Policy]:
+    policy = policy_service().configure_alert(
+        current_principal(app), policy_id, settings, parse_if_match(if_match)
+    )
+    tenant_configs().invalidate(policy.tenant_id)
+    return _policy_response(200, policy)
+
+
+@app.get(
+    "/v1/alerts",
+    summary="Alert history, newest first",
+    tags=["alerts"],
+    responses={
+        200: {"description": "A page of alerts", "content": {"application/json": {"model": AlertPage}}},
+        **error_responses(400, 403, 422),
+    },
+)
+def list_alerts(
+    policy_id: Annotated[str | None, Query(pattern=POLICY_ID.pattern)] = None,
+    since: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Annotated[int | None, Query(ge=1, le=100)] = None,
+    next_token: Annotated[str | None, Query(max_length=1024)] = None,
+) -> Response[AlertPage]:
+    moment = _moment("since", since)
+    if isinstance(moment, date) and not isinstance(moment, datetime):
+        moment = datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
+    elif isinstance(moment, datetime) and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    query = AlertQuery(
+        limit=limit or get_settings().default_page_size,
+        next_token=next_token,
+        policy_id=policy_id,
+        since=moment,
+    )
+    page = alert_history().list_alerts(current_principal(app), query)
+    return _json(200, AlertPage(items=[AlertView.of(r) for r in page.items], next_token=page.next_token))
 
 
 @app.post(

@@ -17,6 +17,8 @@ class ProvisionedNames:
     event_bus_name: str
     usage_stream_name: str = "budget-usage"
     usage_dlq_name: str = "budget-usage-dlq"
+    alert_topic_name: str = "budget-alerts"
+    alert_dlq_name: str = "budget-alert-dlq"
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,8 @@ class Provisioned:
     usage_stream_arn: str
     usage_dlq_url: str
     table_stream_arn: str
+    alert_topic_arn: str
+    alert_dlq_url: str
 
 
 def provision(names: ProvisionedNames, region: str, endpoint_url: str | None = None) -> Provisioned:
@@ -54,9 +58,20 @@ def provision(names: ProvisionedNames, region: str, endpoint_url: str | None = N
     ]["StreamARN"]
 
     sqs = boto3.client("sqs", **client_args)
-    dlq = resource(template, "UsageIngestDLQ")
-    retention = str(dlq.properties.get("MessageRetentionPeriod", 345600))
-    dlq_url = sqs.create_queue(
-        QueueName=names.usage_dlq_name, Attributes={"MessageRetentionPeriod": retention}
-    )["QueueUrl"]
-    return Provisioned(names, stream_arn, dlq_url, table_stream_arn)
+    dlq_url = _create_queue(sqs, resource(template, "UsageIngestDLQ").properties, names.usage_dlq_name)
+    alert_dlq_url = _create_queue(sqs, resource(template, "AlertDLQ").properties, names.alert_dlq_name)
+
+    topic = resource(template, "AlertTopic")
+    assert topic.type == "AWS::SNS::Topic"
+    attributes = {"DisplayName": str(topic.properties.get("DisplayName", names.alert_topic_name))}
+    if "KmsMasterKeyId" in topic.properties:
+        attributes["KmsMasterKeyId"] = str(topic.properties["KmsMasterKeyId"])
+    topic_arn = boto3.client("sns", **client_args).create_topic(
+        Name=names.alert_topic_name, Attributes=attributes
+    )["TopicArn"]
+    return Provisioned(names, stream_arn, dlq_url, table_stream_arn, topic_arn, alert_dlq_url)
+
+
+def _create_queue(sqs: Any, properties: dict[str, Any], name: str) -> str:
+    retention = str(properties.get("MessageRetentionPeriod", 345600))
+    return str(sqs.create_queue(QueueName=name, Attributes={"MessageRetentionPeriod": retention})["QueueUrl"])

@@ -32,8 +32,31 @@ def usage_event_key(tenant_id: str, event_id: str) -> dict[str, str]:
     return {"pk": f"T#{tenant_id}#E#{event_id}", "sk": "E"}
 
 
+def policy_partition(tenant_id: str, policy_id: str) -> str:
+    """A policy's spend counters and alert claims share one partition."""
+    return f"T#{tenant_id}#P#{policy_id}"
+
+
 def policy_counter_key(tenant_id: str, policy_id: str, period_key: str) -> dict[str, str]:
-    return {"pk": f"T#{tenant_id}#P#{policy_id}", "sk": f"{COUNTER_PREFIX}{period_key}"}
+    return {"pk": policy_partition(tenant_id, policy_id), "sk": f"{COUNTER_PREFIX}{period_key}"}
+
+
+ALERT_PREFIX = "A#"
+
+
+def alert_claim_key(
+    tenant_id: str, policy_id: str, period_key: str, kind: str, threshold: int
+) -> dict[str, str]:
+    """One item per (policy, period, kind, threshold): the claim that makes an alert fire once."""
+    return {
+        "pk": policy_partition(tenant_id, policy_id),
+        "sk": f"{ALERT_PREFIX}{period_key}#{kind}#{threshold:04d}",
+    }
+
+
+def alert_history_partition(tenant_id: str) -> str:
+    """gsi1 partition of a tenant's alert history (sort key: crossed_at#alert_id)."""
+    return f"T#{tenant_id}#ALERTS"
 
 
 def rollup_key(

@@ -184,6 +184,17 @@ class PolicyPatch(_Strict):
         return {name: getattr(self, name) for name in self.model_fields_set}
 
 
+class AlertSettings(_Strict):
+    """Body of ``PUT /v1/policies/{id}/alerts`` (configure_alert): replaces the policy's alert
+    settings. The counters carry them, so the alert function never reads the policy per record."""
+
+    thresholds: Thresholds = Field(description="percents of the limit, 1..1000, at most 10, no repeats")
+    forecast: bool = Field(default=False, description="alert once when the period is on course to exceed")
+
+    def as_patch(self) -> PolicyPatch:
+        return PolicyPatch(alert_thresholds=self.thresholds, forecast_alerts=self.forecast)
+
+
 class Policy(PolicyFields):
     policy_id: str
     tenant_id: str

@@ -17,7 +17,7 @@ from budget_core.domain.errors import (
 )
 from budget_core.domain.ids import new_id
 from budget_core.domain.lifecycle import PolicyEventType, PolicyLifecycleEvent
-from budget_core.domain.policy import POLICY_ID, NewPolicy, Policy, PolicyPatch
+from budget_core.domain.policy import POLICY_ID, AlertSettings, NewPolicy, Policy, PolicyPatch
 from budget_core.domain.ports import Clock, EventPublisher, Page, PolicyQuery, PolicyRepository
 
 # A PATCH or DELETE without If-Match re-reads and retries when it loses a race, this many times.
@@ -78,6 +78,12 @@ class PolicyService:
             self._publish(PolicyEventType.UPDATED, principal, updated, current.changed_fields(updated))
             return updated
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def configure_alert(
+        self, principal: Principal, policy_id: str, settings: AlertSettings, if_match: int | None
+    ) -> Policy:
+        """Set the thresholds and the forecast flag: an update like any other (version, event)."""
+        return self.update(principal, policy_id, settings.as_patch(), if_match)
 
     def delete(self, principal: Principal, policy_id: str, if_match: int | None) -> None:
         principal.require(Action.WRITE_POLICY)

@@ -23,6 +23,12 @@ class Settings(BaseModel):
     # Event records must outlive the 35 days within which a duplicate can still arrive (invariant 1).
     usage_retention_days: int = Field(default=90, ge=36, le=3650)
     tenant_config_ttl_seconds: float = Field(default=15, ge=0, le=300)
+    alert_topic_arn: str | None = None
+    alert_dead_letter_queue_url: str | None = None
+    # Alert claims outlive their period by this much: the history and the once-only guard.
+    alert_retention_days: int = Field(default=400, ge=1, le=3650)
+    forecast_min_elapsed_percent: int = Field(default=10, ge=1, le=100)
+    forecast_min_spent_percent: int = Field(default=10, ge=0, le=100)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -37,6 +43,11 @@ class Settings(BaseModel):
             "usage_stream_name": "USAGE_STREAM_NAME",
             "usage_retention_days": "USAGE_RETENTION_DAYS",
             "tenant_config_ttl_seconds": "TENANT_CONFIG_TTL_SECONDS",
+            "alert_topic_arn": "ALERT_TOPIC_ARN",
+            "alert_dead_letter_queue_url": "ALERT_DLQ_URL",
+            "alert_retention_days": "ALERT_RETENTION_DAYS",
+            "forecast_min_elapsed_percent": "FORECAST_MIN_ELAPSED_PERCENT",
+            "forecast_min_spent_percent": "FORECAST_MIN_SPENT_PERCENT",
         }
         return cls.model_validate({f: environ[v] for f, v in fields.items() if environ.get(v)})
 

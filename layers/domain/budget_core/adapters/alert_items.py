@@ -1,0 +1,99 @@
+"""Alert claim items: the once-only guard of an alert, its delivery state and its history entry."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from budget_core.adapters.keys import alert_claim_key, alert_history_partition
+from budget_core.domain.alert_history import AlertRecord
+from budget_core.domain.alert_service import ClaimedAlert
+from budget_core.domain.alerting import Alert, AlertKind, CounterSnapshot
+from budget_core.domain.periods import TOTAL_KEY
+
+ALERT_ENTITY = "alert"
+
+
+def claim_key(alert: Alert) -> dict[str, str]:
+    c = alert.counter
+    return alert_claim_key(c.tenant_id, c.policy_id, c.period_key, alert.kind.value, alert.threshold_percent)
+
+
+def history_sort_key(crossed_at: datetime, alert_id: str) -> str:
+    return f"{crossed_at.astimezone(UTC).isoformat()}#{alert_id}"
+
+
+def claim_item(alert: Alert, claimed_at: datetime, retention: timedelta) -> dict[str, Any]:
+    """The whole alert as it was raised, so that a retry re-sends exactly this message."""
+    c = alert.counter
+    item: dict[str, Any] = {
+        **claim_key(alert),
+        "entity": ALERT_ENTITY,
+        "alert_id": alert.alert_id,
+        "kind": alert.kind.value,
+        "threshold_percent": alert.threshold_percent,
+        "forecast_usd": alert.forecast_usd,
+        "tenant_id": c.tenant_id,
+        "policy_id": c.policy_id,
+        "policy_name": c.policy_name,
+        "scope_type": c.scope_type,
+        "scope_id": c.scope_id,
+        "period": c.period,
+        "period_key": c.period_key,
+        "period_start": c.period_start.isoformat(),
+        "period_end": c.period_end.isoformat(),
+        "limit_usd": c.limit_usd,
+        "spent_usd": c.spent_usd,
+        "thresholds": list(c.thresholds),
+        "forecast_alerts": c.forecast_alerts,
+        "crossed_at": alert.crossed_at.isoformat(),
+        "claimed_at": claimed_at.isoformat(),
+    }
+    if alert.notifies_subscribers:
+        # Only messages to subscribers are history; budget events are for other services.
+        item["gsi1pk"] = alert_history_partition(c.tenant_id)
+        item["gsi1sk"] = history_sort_key(alert.crossed_at, alert.alert_id)
+    if c.period_key != TOTAL_KEY:
+        # The claim must outlive its period (it is what stops a second alert), then it may go.
+        item["expires_at"] = int((c.period_end + retention).timestamp())
+    return item
+
+
+def alert_from_item(item: dict[str, Any]) -> Alert:
+    scope_id = item.get("scope_id")
+    forecast = item.get("forecast_usd")
+    counter = CounterSnapshot(
+        tenant_id=str(item["tenant_id"]),
+        policy_id=str(item["policy_id"]),
+        policy_name=str(item["policy_name"]),
+        policy_active=True,
+        scope_type=str(item["scope_type"]),
+        scope_id=str(scope_id) if scope_id is not None else None,
+        period=str(item["period"]),
+        period_key=str(item["period_key"]),
+        period_start=datetime.fromisoformat(item["period_start"]),
+        period_end=datetime.fromisoformat(item["period_end"]),
+        limit_usd=Decimal(item["limit_usd"]),
+        thresholds=tuple(int(t) for t in item.get("thresholds", [])),
+        forecast_alerts=bool(item.get("forecast_alerts", False)),
+        spent_usd=Decimal(item["spent_usd"]),
+        updated_at=datetime.fromisoformat(item["crossed_at"]),
+    )
+    return Alert(
+        alert_id=str(item["alert_id"]),
+        kind=AlertKind(item["kind"]),
+        threshold_percent=int(item["threshold_percent"]),
+        counter=counter,
+        forecast_usd=Decimal(forecast) if forecast is not None else None,
+    )
+
+
+def claimed_from_item(item: dict[str, Any]) -> ClaimedAlert:
+    return ClaimedAlert(
+        alert_from_item(item), notified="notified_at" in item, announced="announced_at" in item
+    )
+
+
+def record_from_item(item: dict[str, Any]) -> AlertRecord:
+    return AlertRecord(alert_from_item(item), delivered="notified_at" in item)

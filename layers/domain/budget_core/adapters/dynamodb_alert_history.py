@@ -1,0 +1,102 @@
+"""AlertHistoryReader on the BudgetTable's gsi1: one query on the tenant's alert partition."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from datetime import UTC
+from typing import TYPE_CHECKING, Any
+
+from budget_core.adapters.alert_items import record_from_item
+from budget_core.adapters.dynamodb_codec import from_item, to_item
+from budget_core.adapters.keys import ALERT_PREFIX, alert_history_partition, policy_partition
+from budget_core.domain.alert_history import AlertQuery, AlertRecord
+from budget_core.domain.errors import InvalidRequest
+from budget_core.domain.policy import POLICY_ID
+from budget_core.domain.ports import Page
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, QueryInputTypeDef
+
+HISTORY_INDEX = "gsi1"
+_SORT_KEY = re.compile(r"^[0-9T:.+-]{19,40}#alt_[0-9a-f]{28}$")
+_CLAIM_SORT_KEY = re.compile(rf"^{ALERT_PREFIX}[0-9A-Za-z-]{{4,10}}#[a-z]{{1,10}}#[0-9]{{4}}$")
+
+
+class DynamoDBAlertHistory:
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def query(self, tenant_id: str, query: AlertQuery) -> Page[AlertRecord]:
+        values: dict[str, Any] = {":pk": alert_history_partition(tenant_id)}
+        condition = "gsi1pk = :pk"
+        if query.since is not None:
+            condition += " AND gsi1sk >= :since"
+            values[":since"] = query.since.astimezone(UTC).isoformat()
+        request: QueryInputTypeDef = {
+            "TableName": self._table,
+            "IndexName": HISTORY_INDEX,
+            "KeyConditionExpression": condition,
+            "ScanIndexForward": False,
+        }
+        if query.policy_id is not None:
+            request["FilterExpression"] = "policy_id = :policy_id"
+            values[":policy_id"] = query.policy_id
+        request["ExpressionAttributeValues"] = to_item(values)
+
+        start_key = _decode_token(query.next_token, tenant_id)
+        records: list[AlertRecord] = []
+        last_items: list[dict[str, Any]] = []
+        # A filter drops items after DynamoDB counted them, so keep reading until the page is full.
+        while True:
+            if start_key is not None:
+                request["ExclusiveStartKey"] = start_key
+            request["Limit"] = query.limit - len(records) + 1
+            response = self._client.query(**request)
+            for raw in response.get("Items", []):
+                item = from_item(raw)
+                records.append(record_from_item(item))
+                last_items.append(item)
+            start_key = response.get("LastEvaluatedKey")
+            if len(records) > query.limit or start_key is None:
+                break
+        if len(records) > query.limit:
+            return Page(records[: query.limit], _encode_token(last_items[query.limit - 1]))
+        return Page(records, None)
+
+
+def _encode_token(item: dict[str, Any]) -> str:
+    raw = json.dumps(
+        {"s": item["gsi1sk"], "p": item["policy_id"], "a": item["sk"]}, separators=(",", ":")
+    ).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_token(token: str | None, tenant_id: str) -> dict[str, AttributeValueTypeDef] | None:
+    """The token names positions only; the partitions are always the caller's own tenant's."""
+    if token is None:
+        return None
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        fields = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        sort_key, policy_id, claim_sk = fields["s"], fields["p"], fields["a"]
+        if not all(isinstance(v, str) for v in (sort_key, policy_id, claim_sk)):
+            raise ValueError(fields)
+        if not (_SORT_KEY.match(sort_key) and POLICY_ID.match(policy_id) and _CLAIM_SORT_KEY.match(claim_sk)):
+            raise ValueError(fields)
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise InvalidRequest(
+            "next_token is not one this API gave out", details=[{"field": "next_token"}]
+        ) from None
+    return to_item(
+        {
+            "gsi1pk": alert_history_partition(tenant_id),
+            "gsi1sk": sort_key,
+            "pk": policy_partition(tenant_id, policy_id),
+            "sk": claim_sk,
+        }
+    )

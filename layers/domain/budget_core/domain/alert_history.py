@@ -1,0 +1,39 @@
+"""``GET /v1/alerts``: the alerts a tenant was sent, newest first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from budget_core.domain.alerting import Alert
+from budget_core.domain.auth import Action, Principal
+from budget_core.domain.ports import Page
+
+
+@dataclass(frozen=True)
+class AlertRecord:
+    alert: Alert
+    delivered: bool  # False while a claimed alert waits for the topic to take it
+
+
+@dataclass(frozen=True)
+class AlertQuery:
+    limit: int
+    next_token: str | None = None
+    policy_id: str | None = None
+    since: datetime | None = None
+
+
+class AlertHistoryReader(Protocol):
+    def query(self, tenant_id: str, query: AlertQuery) -> Page[AlertRecord]:
+        """InvalidRequest if ``query.next_token`` was not made by this reader for this tenant."""
+
+
+@dataclass
+class AlertHistory:
+    reader: AlertHistoryReader
+
+    def list_alerts(self, principal: Principal, query: AlertQuery) -> Page[AlertRecord]:
+        principal.require(Action.READ)
+        return self.reader.query(principal.tenant_id, query)
