@@ -37,6 +37,7 @@ clean:
 bench: $(STAMP)  ## benchmarks, printed as JSON
 	$(BIN)/python -W ignore bench/ingest_bench.py
 	$(BIN)/python -W ignore bench/check_bench.py
+	$(BIN)/python -W ignore bench/alert_bench.py
 
 events: $(STAMP)  ## rebuild the Kinesis sample events from events/usage_ingest/sources
 	$(BIN)/budget-service make-events

@@ -47,7 +47,8 @@ class StreamFilter:
             return True
         from moto.events.models import EventPattern  # the EventBridge pattern matcher Lambda's syntax shares
 
-        return any(EventPattern.load(p).matches_event(record) for p in self.patterns)
+        event: Any = record
+        return any(EventPattern.load(p).matches_event(event) for p in self.patterns)
 
 
 def event_source(function_logical_id: str, event_name: str) -> dict[str, Any]:

@@ -102,7 +102,7 @@ def _text(image: dict[str, Any], name: str) -> str:
 
 
 def _decimal(image: dict[str, Any], name: str, default: Decimal | None = None) -> Decimal:
-    value = image.get(name, default)
+    value: Any = image.get(name, default)
     try:
         number = Decimal(value)
     except (TypeError, ValueError, ArithmeticError):

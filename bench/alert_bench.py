@@ -1,0 +1,193 @@
+"""Alerting benchmark, printed as JSON (run: `make bench`).
+
+Spend climbs through a $1,000 monthly budget (thresholds 50, 80, 100) in $6 steps, through the real
+ingest handler; every resulting table-stream record (after the template's FilterCriteria) goes to
+the real AlertFunction handler one at a time, and the DynamoDB requests and SNS publishes it makes
+are counted at the botocore level. Then the whole stream is delivered again, as Lambda may.
+
+Targets (issue 5): 0 DynamoDB requests for a record that crosses nothing; at most 2 plus the publish
+for a record that crosses a threshold.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import sys
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "functions" / "usage_ingest"), str(ROOT / "functions" / "alerts")]
+REGION = "eu-west-1"
+ACCOUNT = "123456789012"
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        "TABLE_NAME": "bench-alerts",
+        "EVENT_BUS_NAME": "bench-alert-events",
+        "USAGE_DLQ_URL": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/budget-usage-dlq",
+        "ALERT_TOPIC_ARN": f"arn:aws:sns:{REGION}:{ACCOUNT}:budget-alerts",
+        "ALERT_DLQ_URL": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/budget-alert-dlq",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "ERROR",
+    }
+)
+
+import boto3  # noqa: E402
+
+STEP_USD = "6"
+STEPS = 200  # $1,200 of a $1,000 budget
+TARGETS = {"dynamodb_requests_per_quiet_record": 0, "dynamodb_requests_per_crossing_record": 2}
+
+
+class CallCounter:
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+
+    def attach(self, client: Any) -> Any:
+        service = client.meta.service_model.service_name
+        client.meta.events.register(
+            f"provide-client-params.{service}",
+            lambda model, **_: self.calls.update([f"{service}:{model.name}"]),
+        )
+        return client
+
+    def total(self, service: str) -> int:
+        return sum(n for name, n in self.calls.items() if name.startswith(f"{service}:"))
+
+
+def main() -> int:
+    # The handlers print their EMF metrics on stdout; the report is the only thing this prints.
+    with contextlib.redirect_stdout(io.StringIO()):
+        report = measure()
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def measure() -> dict[str, Any]:
+    from moto import mock_aws
+
+    from budget_core.adapters.dynamodb_policy_repository import DynamoDBPolicyRepository
+    from budget_core.domain.policy import Policy
+    from budget_service.kinesis_events import lambda_event as kinesis_event
+    from budget_service.lambda_context import LocalLambdaContext
+    from budget_service.moto_isolation import serialize_dynamodb_operations
+    from budget_service.provision import ProvisionedNames, provision
+    from budget_service.table_stream_events import (
+        lambda_event,
+        lambda_record,
+        read_new_records,
+        template_filter,
+    )
+
+    serialize_dynamodb_operations()
+    with mock_aws():
+        provisioned = provision(ProvisionedNames("bench-alerts", "bench-alert-events"), REGION)
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        now = datetime(2026, 11, 20, tzinfo=UTC)
+        DynamoDBPolicyRepository(dynamodb, "bench-alerts").create(
+            Policy.model_validate(
+                {
+                    "policy_id": "pol_" + "b" * 28,
+                    "tenant_id": "bench",
+                    "name": "bench",
+                    "scope": {"type": "tenant"},
+                    "period": "month",
+                    "limit_usd": "1000",
+                    "version": 1,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        )
+        streams = boto3.client("dynamodbstreams", region_name=REGION)
+        iterators: dict[str, str | None] = {}
+        read_new_records(streams, provisioned.table_stream_arn, iterators)  # start after the set-up
+
+        import alerts_app
+        import usage_ingest_app
+
+        clock = {"now": now}
+        usage_ingest_app._now = lambda: clock["now"]  # type: ignore[assignment]
+        for step in range(STEPS):
+            clock["now"] += timedelta(minutes=1)
+            event = {
+                "event_id": f"bench-{step}",
+                "tenant_id": "bench",
+                "timestamp": clock["now"].isoformat(),
+                "kind": "custom",
+                "cost_usd": STEP_USD,
+            }
+            record = {
+                "Data": json.dumps(event).encode(),
+                "PartitionKey": "bench",
+                "SequenceNumber": str(step + 1),
+            }
+            result = usage_ingest_app.handler(
+                kinesis_event([record], provisioned.usage_stream_arn, REGION), LocalLambdaContext()
+            )
+            assert result == {"batchItemFailures": []}, result
+
+        passes = template_filter("AlertFunction", "SpendCounters")
+        raw = read_new_records(streams, provisioned.table_stream_arn, iterators)
+        records = [
+            r
+            for r in (lambda_record(x, provisioned.table_stream_arn, REGION) for x in raw)
+            if passes.matches(r)
+        ]
+
+        counter = CallCounter()
+        real_client = boto3.client
+
+        def counted_client(name: str, *args: Any, **kwargs: Any) -> Any:
+            return counter.attach(real_client(name, *args, **kwargs))
+
+        alerts_app.boto3.client = counted_client  # type: ignore[assignment]
+        quiet: list[int] = []
+        crossing: list[tuple[int, int]] = []
+        for delivery in ("first", "again"):
+            for record in records:
+                before_ddb, before_sns = counter.total("dynamodb"), counter.calls["sns:Publish"]
+                answer = alerts_app.handler(
+                    lambda_event([record]), LocalLambdaContext(function_name="alerts")
+                )
+                assert answer == {"batchItemFailures": []}, answer
+                ddb = counter.total("dynamodb") - before_ddb
+                published = counter.calls["sns:Publish"] - before_sns
+                if delivery == "first":
+                    (crossing.append((ddb, published)) if ddb else quiet.append(ddb))
+            if delivery == "first":
+                first_pass = dict(counter.calls)
+        redelivery = {
+            k: v - first_pass.get(k, 0) for k, v in counter.calls.items() if v - first_pass.get(k, 0)
+        }
+
+    report: dict[str, Any] = {
+        "benchmark": "threshold alerts",
+        "stream_records": len(records),
+        "records_crossing_nothing": len(quiet),
+        "records_crossing": len(crossing),
+        "dynamodb_requests_per_quiet_record": (sum(quiet) / len(quiet)) if quiet else 0,
+        "dynamodb_requests_per_crossing_record": max((d for d, _ in crossing), default=0),
+        "sns_publishes_per_crossing_record": [p for _, p in crossing],
+        "calls_first_delivery": first_pass,
+        "calls_on_redelivery_of_every_record": redelivery,
+        "targets": TARGETS,
+    }
+    report["within_targets"] = {
+        name: report[name] <= target
+        for name, target in TARGETS.items()  # type: ignore[operator]
+    }
+    return report
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,108 @@
+"""The template's functions, loaded from their ``CodeUri`` and ``Handler`` with the environment
+the template gives them, and invoked one event at a time (as one Lambda instance would)."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from budget_service.lambda_context import LocalLambdaContext
+from budget_service.provision import CreatedResource, resolve
+from budget_service.template import PROJECT_ROOT, resources
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    code_uri: str
+    handler: str  # module.function
+    environment: dict[str, Any]
+    events: dict[str, dict[str, Any]]
+    timeout_seconds: int
+    memory_mb: int
+    layers: list[str] = field(default_factory=list)
+
+
+def function_specs(template: Mapping[str, Any]) -> dict[str, FunctionSpec]:
+    """Every AWS::Serverless::Function with the template's Globals applied."""
+    globals_ = template.get("Globals", {}).get("Function", {})
+    global_env = globals_.get("Environment", {}).get("Variables", {})
+    specs = {}
+    for function in resources(dict(template), "AWS::Serverless::Function"):
+        props = function.properties
+        env = {**global_env, **props.get("Environment", {}).get("Variables", {})}
+        specs[function.logical_id] = FunctionSpec(
+            logical_id=function.logical_id,
+            code_uri=str(props["CodeUri"]),
+            handler=str(props["Handler"]),
+            environment=env,
+            events={name: dict(e) for name, e in props.get("Events", {}).items()},
+            timeout_seconds=int(props.get("Timeout", globals_.get("Timeout", 3))),
+            memory_mb=int(props.get("MemorySize", globals_.get("MemorySize", 128))),
+            layers=[str(ref.get("Ref")) for ref in props.get("Layers", globals_.get("Layers", []))],
+        )
+    return specs
+
+
+def layer_paths(template: Mapping[str, Any]) -> list[str]:
+    return [
+        str(PROJECT_ROOT / str(layer.properties["ContentUri"]))
+        for layer in resources(dict(template), "AWS::Serverless::LayerVersion")
+    ]
+
+
+def function_environment(
+    spec: FunctionSpec, created: Mapping[str, CreatedResource], params: Mapping[str, Any], region: str
+) -> dict[str, str]:
+    return {name: str(resolve(value, created, params, region)) for name, value in spec.environment.items()}
+
+
+class FunctionError(Exception):
+    """The handler raised: Lambda reports a function error, the runner keeps serving."""
+
+
+@dataclass
+class LocalFunction:
+    spec: FunctionSpec
+    handler: Any
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    invocations: int = 0
+    errors: int = 0
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        with self.lock:  # one event at a time, like one Lambda instance
+            self.invocations += 1
+            context = LocalLambdaContext(
+                function_name=self.spec.logical_id,
+                memory_limit_in_mb=self.spec.memory_mb,
+                timeout_seconds=self.spec.timeout_seconds,
+            )
+            try:
+                return self.handler(event, context)
+            except Exception as error:
+                self.errors += 1
+                raise FunctionError(f"{self.spec.logical_id}: {type(error).__name__}: {error}") from error
+
+
+def load_functions(
+    template: Mapping[str, Any], environment: Mapping[str, str]
+) -> dict[str, LocalFunction]:
+    """Import every function's handler with the layer and its code on the path. The environments of
+    all functions are merged into this process's (their names do not clash, except the service name
+    used in logs), since the handlers read them at import and at first use."""
+    specs = function_specs(template)
+    os.environ.update(environment)
+    for path in [*layer_paths(template), *(str(PROJECT_ROOT / s.code_uri) for s in specs.values())]:
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    loaded = {}
+    for logical_id, spec in specs.items():
+        module_name, _, attribute = spec.handler.rpartition(".")
+        module = importlib.import_module(module_name)
+        loaded[logical_id] = LocalFunction(spec, getattr(module, attribute))
+    return loaded
