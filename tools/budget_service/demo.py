@@ -1,239 +1,236 @@
-"""The demo: the real PolicyApiFunction handler, fed the sample events of events/, against an
-embedded AWS (moto) whose table and bus come from template.yaml. No AWS account, no Docker."""
+"""``budget-service demo``: the whole job on this machine. Starts the local stack (moto as the
+embedded AWS, the template's functions, the HTTP API with JWT checks, the stream pollers), creates
+policies over HTTP, streams simulated usage through the SDK while a live view shows every budget
+filling up and alerts arriving, turns a pre-flight check from allow to deny, has a reservation
+refused, and exits 0 with a summary when every step did what it should."""
 
 from __future__ import annotations
 
-import json
-import os
-import sys
-from collections.abc import Callable
+import socket
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-from budget_service.lambda_context import LocalLambdaContext
-from budget_service.template import PROJECT_ROOT
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
 
-REGION = "eu-west-1"
-DEMO_ENVIRONMENT = {
-    "AWS_ACCESS_KEY_ID": "demo",
-    "AWS_SECRET_ACCESS_KEY": "demo",
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-    "TABLE_NAME": "budget-demo",
-    "EVENT_BUS_NAME": "budget-demo-events",
-    "USAGE_STREAM_NAME": "budget-demo-usage",
-    "USAGE_DLQ_URL": f"https://sqs.{REGION}.amazonaws.com/123456789012/budget-demo-usage-dlq",
-    "POWERTOOLS_LOG_LEVEL": "ERROR",
-    "POWERTOOLS_METRICS_DISABLED": "true",
-}
+from budget_service.local.api_client import ApiClient, HttpAnswer
+from budget_service.local.stack import LocalConfig, LocalStack
+from budget_service.local.tokens import make_token
+
+RATE_PER_SECOND = 60
+SECONDS = 8
+POLICIES: list[tuple[str, dict[str, Any]]] = [
+    ("acme", {"name": "acme: all spend", "scope": {"type": "tenant"}, "period": "month", "limit_usd": "2.50",
+              "forecast_alerts": True}),
+    ("acme", {"name": "acme research: daily", "scope": {"type": "team", "id": "research"}, "period": "day",
+              "limit_usd": "0.80", "enforcement": "soft", "alert_thresholds": [50, 80, 100]}),
+    ("globex", {"name": "globex: all spend", "scope": {"type": "tenant"}, "period": "month",
+                "limit_usd": "6.00", "alert_thresholds": [25, 50, 75, 100]}),
+    ("globex", {"name": "globex support: images", "scope": {"type": "team", "id": "support"},
+                "filters": {"kind": "image"}, "period": "month", "limit_usd": "0.60"}),
+]  # fmt: skip
 
 
-def _show(step: str, response: dict[str, Any]) -> dict[str, Any]:
-    body = json.loads(response["body"]) if response.get("body") else None
-    print(f"\n== {step}\n   -> HTTP {int(response['statusCode'])}")
-    if body is not None:
-        text = json.dumps(body, indent=2)
-        print("   " + "\n   ".join(text.splitlines()[:14]) + ("\n   ..." if text.count("\n") > 14 else ""))
-    return {"status": int(response["statusCode"]), "body": body}
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Story:
+    console: Console
+    checks: list[tuple[str, bool, str]] = field(default_factory=list)
+
+    def check(self, name: str, ok: bool, detail: str = "") -> None:
+        self.checks.append((name, ok, detail))
+        mark = "[green]ok[/]" if ok else "[red]FAIL[/]"
+        self.console.print(f"  {mark}  {name}" + (f" [dim]({detail})[/]" if detail else ""))
 
 
 def run_demo() -> int:
-    os.environ.update(DEMO_ENVIRONMENT)
-    sys.path[:0] = [
-        str(PROJECT_ROOT / "functions" / "policy_api"),
-        str(PROJECT_ROOT / "functions" / "usage_ingest"),
-    ]
-    from moto import mock_aws
+    console = Console()
+    with tempfile.TemporaryDirectory(prefix="budget-demo-") as state:
+        config = LocalConfig(api_port=_free_port(), aws_port=_free_port(), state_dir=Path(state))
+        stack = LocalStack(config, log=lambda line: None)
+        console.rule("[bold]Budget Service demo: the local stack, no AWS account, no Docker")
+        started = time.monotonic()
+        ready = stack.start()
+        console.print(
+            f"local stack up in {time.monotonic() - started:.1f} s: API {ready['api_url']}, "
+            f"embedded AWS {ready['aws_endpoint_url']}"
+        )
+        try:
+            return _tell(stack, ready, Path(state), console)
+        finally:
+            stack.stop()
 
-    from budget_service.moto_isolation import serialize_dynamodb_operations
-    from budget_service.provision import ProvisionedNames, provision
-    from budget_service.sample_events import api_event
 
-    serialize_dynamodb_operations()
-    with mock_aws():
-        names = ProvisionedNames(
-            DEMO_ENVIRONMENT["TABLE_NAME"],
-            DEMO_ENVIRONMENT["EVENT_BUS_NAME"],
-            DEMO_ENVIRONMENT["USAGE_STREAM_NAME"],
-            "budget-demo-usage-dlq",
-        )
-        provisioned = provision(names, REGION)
-        import policy_api_app
+def _tell(stack: LocalStack, ready: dict[str, Any], state: Path, console: Console) -> int:
+    story = Story(console)
 
-        def call(step: str, name: str, **changes: Any) -> dict[str, Any]:
-            return _show(
-                step,
-                policy_api_app.handler(
-                    api_event(name, **changes), LocalLambdaContext(function_name="PolicyApiFunction")
-                ),
-            )
+    def client(tenant: str, roles: tuple[str, ...] = ("admin", "service", "viewer")) -> ApiClient:
+        return ApiClient(ready["api_url"], make_token(state, tenant, roles, "budget-service"))
 
-        checks: list[tuple[str, Callable[[], bool]]] = []
-        created = call(
-            "An admin of tenant-acme creates the research team's monthly LLM budget", "create_policy"
-        )
-        policy_id = created["body"]["policy_id"]
-        checks.append(("policy created", lambda: created["status"] == 201))
-        duplicate = call(
-            "The same scope, period and filters again: refused, naming the first", "create_policy"
-        )
-        checks.append(("conflict detected", lambda: duplicate["status"] == 409))
-        patched = call(
-            "The admin raises the limit at version 1",
-            "patch_policy",
-            policy_id=policy_id,
-            headers={"if-match": '"1"'},
-        )
-        stale = call(
-            "A second edit based on version 1 is refused",
-            "patch_policy",
-            policy_id=policy_id,
-            headers={"if-match": '"1"'},
-        )
-        checks.append(("optimistic concurrency", lambda: (patched["status"], stale["status"]) == (200, 412)))
-        foreign = call(
-            "Tenant globex asks for acme's policy: it does not exist for them",
-            "get_policy",
-            policy_id=policy_id,
-            tenant="tenant-globex",
-        )
-        checks.append(("tenant isolation", lambda: foreign["status"] == 404))
-        viewer = call("A viewer tries to delete it", "delete_policy", policy_id=policy_id, roles="[viewer]")
-        checks.append(("roles enforced", lambda: viewer["status"] == 403))
-        invalid = call(
-            "A limit sent as a float is refused, naming the field",
-            "create_policy",
-            body={"name": "x", "scope": {"type": "user", "id": "bob"}, "period": "day", "limit_usd": 9.99},
-        )
-        checks.append(("bad input is a 4xx", lambda: invalid["status"] == 422))
-        listed = call("The viewer lists the tenant's policies", "list_policies", query={"limit": "10"})
-        checks.append(("listing", lambda: len(listed["body"]["items"]) == 1))
-        deleted = call(
-            "The admin deletes the policy", "delete_policy", policy_id=policy_id, headers={"if-match": '"2"'}
-        )
-        checks.append(("deleted", lambda: deleted["status"] == 204))
-        checks += _usage_story(call, provisioned)
+    apis = {tenant: client(tenant) for tenant in ("acme", "globex", "initech")}
 
-    print("\n== Summary")
-    failed = [name for name, ok in checks if not ok()]
-    for name, ok in checks:
-        print(f"   {'ok ' if ok() else 'FAIL'} {name}")
-    print("\nThreshold alerts and the local stack join this demo as their issues land.")
+    console.rule("1. Policies over HTTP")
+    policies: list[tuple[str, str, str]] = []  # (tenant, policy_id, name)
+    for tenant, body in POLICIES:
+        answer = apis[tenant].post("/v1/policies", body)
+        story.check(f"{tenant} creates '{body['name']}'", answer.status == 201, f"HTTP {answer.status}")
+        if answer.status == 201:
+            policies.append((tenant, answer.body["policy_id"], body["name"]))
+    again = apis["acme"].post("/v1/policies", POLICIES[0][1])
+    story.check("the same scope and period again is a conflict", again.status == 409, f"HTTP {again.status}")
+    anonymous = ApiClient(ready["api_url"], None).get("/v1/policies")
+    story.check("no token: refused by the authorizer", anonymous.status == 401, f"HTTP {anonymous.status}")
+    foreign = apis["globex"].get(f"/v1/policies/{policies[0][1]}")
+    story.check("globex cannot see acme's policy", foreign.status == 404, f"HTTP {foreign.status}")
+
+    console.rule(f"2. Usage streams in through the SDK ({RATE_PER_SECOND}/s for {SECONDS} s)")
+    sent = _stream_usage(stack, ready, apis, policies, console)
+    drained = stack.wait_idle(timeout=60)
+    counted = sum(apis[t].get("/v1/usage/summary").body["events"] for t in ("acme", "globex"))
+    story.check("every event counted exactly once", drained and counted == sent, f"{counted} of {sent}")
+    assert stack.alert_tail is not None
+    alerts = list(stack.alert_tail.received)
+    ids = [a["alert_id"] for a in alerts]
+    story.check(
+        "alerts arrived, each once", bool(alerts) and len(ids) == len(set(ids)), f"{len(alerts)} alerts"
+    )
+    history = apis["acme"].get("/v1/alerts").body["items"]
+    story.check(
+        "acme's alert history lists its alerts, newest first",
+        len(history) == sum(1 for a in alerts if a["tenant_id"] == "acme"),
+        f"{len(history)} in GET /v1/alerts",
+    )
+
+    console.rule("3. A pre-flight check turns from allow to deny")
+    initech = apis["initech"]
+    proto = initech.post(
+        "/v1/policies",
+        {"name": "initech prototype key", "scope": {"type": "api_key", "id": "key-proto"}, "period": "day",
+         "limit_usd": "1.00"},
+    )  # fmt: skip
+    story.check("initech caps its prototype key at $1.00 a day", proto.status == 201, f"HTTP {proto.status}")
+    call = {"api_key_id": "key-proto", "provider": "openai", "model": "gpt-4o", "estimated_cost_usd": "0.40"}
+    before = initech.post("/v1/budget/check", call)
+    _show_check(console, "before", before)
+    used = initech.post(
+        "/v1/usage",
+        {"events": [{"event_id": "proto-1", "timestamp": datetime.now(UTC).isoformat(), "kind": "llm",
+                     "provider": "openai", "model": "gpt-4o", "api_key_id": "key-proto",
+                     "cost_usd": "0.85"}]},
+    )  # fmt: skip
+    story.check("$0.85 of usage reported over HTTP", used.status == 202, f"HTTP {used.status}")
+    stack.wait_idle(timeout=30)
+    after = initech.post("/v1/budget/check", call)
+    _show_check(console, "after", after)
+    story.check(
+        "check: allow, then deny",
+        before.body.get("decision") == "allow" and after.body.get("decision") == "deny",
+        f"{before.body.get('decision')} -> {after.body.get('decision')}",
+    )
+    held = initech.post("/v1/reservations", {**call, "ttl_seconds": 60})
+    story.check(
+        "a $0.40 reservation is refused",
+        held.status == 409 and held.body["error"]["code"] == "budget_exceeded",
+        f"HTTP {held.status} {held.body.get('error', {}).get('code')}",
+    )
+
+    console.rule("Summary")
+    for tenant in ("acme", "globex"):
+        summary = apis[tenant].get("/v1/usage/summary").body
+        models = ", ".join(
+            f"{name} ${Decimal(v['cost_usd']):.2f}" for name, v in sorted(summary["by_model"].items())
+        )
+        console.print(f"  {tenant}: {summary['events']} events, ${summary['cost_usd']} ({models})")
+    failed = [name for name, ok, _ in story.checks if not ok]
+    console.print(
+        f"\n  {len(story.checks) - len(failed)} of {len(story.checks)} steps ok"
+        + (f"; FAILED: {', '.join(failed)}" if failed else "")
+    )
     return 1 if failed else 0
 
 
-def _usage_story(
-    call: Callable[..., dict[str, Any]], provisioned: Any
-) -> list[tuple[str, Callable[[], bool]]]:
-    """Usage through the SDK, the Kinesis stream and the real ingest handler into the budgets."""
-    from decimal import Decimal
+def _stream_usage(
+    stack: LocalStack,
+    ready: dict[str, Any],
+    apis: dict[str, ApiClient],
+    policies: list[tuple[str, str, str]],
+    console: Console,
+) -> int:
+    from budget_service.local.simulate import stream_recorder
+    from budget_service.local.traffic import TrafficModel, record
 
-    import boto3
+    recorder = stream_recorder(ready)
+    model = TrafficModel(("acme", "globex"), seed=11)
+    total = RATE_PER_SECOND * SECONDS
+    started = time.monotonic()
+    sent = 0
+    with Live(_view(apis, policies, stack, 0, total), console=console, refresh_per_second=4) as live:
+        last_drawn = 0.0
+        while sent < total:
+            due = started + sent / RATE_PER_SECOND
+            if due > time.monotonic():
+                time.sleep(due - time.monotonic())
+            record(recorder, model.next_call())
+            sent += 1
+            if time.monotonic() - last_drawn > 0.5:
+                live.update(_view(apis, policies, stack, sent, total))
+                last_drawn = time.monotonic()
+        recorder.close(timeout=30)
+        deadline = time.monotonic() + 60
+        while not stack.wait_idle(timeout=0.5) and time.monotonic() < deadline:
+            live.update(_view(apis, policies, stack, sent, total))
+        time.sleep(1.0)  # the alert tail's last receive
+        live.update(_view(apis, policies, stack, sent, total))
+    return sent
 
-    import usage_ingest_app
-    from budget_sdk import BudgetRecorder, KinesisTransport
-    from budget_service.kinesis_events import lambda_event, read_all
 
-    team = call(
-        "An admin sets a $2.00 monthly budget for the research team",
-        "create_policy",
-        body={
-            "name": "Research LLM",
-            "scope": {"type": "team", "id": "research"},
-            "period": "month",
-            "limit_usd": "2.00",
-            "filters": {"kind": "llm"},
-        },
-    )
-    policy_id = team["body"]["policy_id"]
-    print("\n== The gateway reports 40 chat calls and 3 images through the SDK, one retry, one bad record")
-    kinesis = boto3.client("kinesis", region_name=REGION)
-    with BudgetRecorder(
-        KinesisTransport(provisioned.names.usage_stream_name, kinesis),
-        tenant_id="tenant-acme",
-        flush_at_exit=False,
-    ) as recorder:
-        first = ""
-        for index in range(40):
-            event_id = recorder.record_llm_usage(
-                provider="openai",
-                model="gpt-4o",
-                input_tokens=2000 + 10 * index,
-                output_tokens=400,
-                cache_read_tokens=500,
-                user_id=f"user-{index % 4}",
-                team_id="research",
-                operation="chat.completions",
-            )
-            first = first or event_id
-        recorder.record_image_usage(
-            provider="openai",
-            model="dall-e-3",
-            images=3,
-            image_quality="hd",
-            user_id="user-1",
-            team_id="research",
+def _view(
+    apis: dict[str, ApiClient], policies: list[tuple[str, str, str]], stack: LocalStack, sent: int, total: int
+) -> Group:
+    table = Table(title=f"budgets ({sent}/{total} events sent)", expand=False)
+    for column in ("tenant", "policy", "spent", "limit", "used", ""):
+        table.add_column(column)
+    for tenant, policy_id, name in policies:
+        status = apis[tenant].get(f"/v1/policies/{policy_id}/status").body or {}
+        percent = Decimal(status.get("percent_used", "0"))
+        filled = min(int(percent / 5), 20)
+        color = "green" if percent < 80 else "yellow" if percent < 100 else "red"
+        table.add_row(
+            tenant,
+            name,
+            f"${status.get('spent_usd', '?')}",
+            f"${status.get('limit_usd', '?')}",
+            f"{percent:.0f}%",
+            Text("█" * filled + "·" * (20 - filled), style=color),
         )
-        recorder.record_llm_usage(
-            provider="openai",
-            model="gpt-4o",
-            input_tokens=2000,
-            output_tokens=400,
-            cache_read_tokens=500,
-            user_id="user-0",
-            team_id="research",
-            operation="chat.completions",
-            event_id=first,
-        )  # a producer retry
-    kinesis.put_record(
-        StreamName=provisioned.names.usage_stream_name, Data=b"<html>502</html>", PartitionKey="x"
-    )
-    records = read_all(kinesis, provisioned.names.usage_stream_name)
-    result = usage_ingest_app.handler(
-        lambda_event(records, provisioned.usage_stream_arn, REGION),
-        LocalLambdaContext(function_name="PolicyApiFunction"),
-    )
-    print(f"   -> {len(records)} records ingested, partial failures: {result['batchItemFailures']}")
+    alerts = list(stack.alert_tail.received) if stack.alert_tail else []
+    lines = [_alert_line(a) for a in alerts[-8:]] or [Text("no alerts yet", style="dim")]
+    return Group(table, Text(f"alerts ({len(alerts)}):", style="bold"), *lines)
 
-    dynamodb = boto3.client("dynamodb", region_name=REGION)
-    counters = dynamodb.query(
-        TableName=DEMO_ENVIRONMENT["TABLE_NAME"],
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": f"T#tenant-acme#P#{policy_id}"}},
-    )["Items"]
-    spent = Decimal(counters[0]["spent_usd"]["N"]) if counters else Decimal(0)
-    events = int(counters[0]["events"]["N"]) if counters else 0
-    print(f"   -> research team: ${spent:.4f} of $2.00 ({spent / 2 * 100:.0f} %) over {events} LLM calls")
-    sqs = boto3.client("sqs", region_name=REGION)
-    letters = sqs.receive_message(QueueUrl=provisioned.usage_dlq_url, MaxNumberOfMessages=10).get(
-        "Messages", []
+
+def _alert_line(alert: dict[str, Any]) -> Text:
+    if alert["kind"] == "forecast":
+        what = f"forecast ${alert['forecast_usd']} by {alert['period_end'][:10]}"
+    else:
+        what = f"reached {alert['threshold_percent']}%"
+    return Text(f"  {alert['tenant_id']} / {alert['policy_name']}: {what} (spent ${alert['spent_usd']})")
+
+
+def _show_check(console: Console, when: str, answer: HttpAnswer) -> None:
+    body = answer.body or {}
+    console.print(
+        f"  {when}: HTTP {answer.status}, decision [bold]{body.get('decision')}[/], "
+        f"blocking {body.get('blocking_policy_ids')}"
     )
-    for letter in letters:
-        print(f"   -> dead-lettered: {json.loads(letter['Body'])['reason']}")
-    ask = {"team_id": "research", "user_id": "user-0", "provider": "openai", "model": "gpt-4o", "kind": "llm"}
-    small = call(
-        "The gateway asks: may user-0 spend ~$1.00 more?",
-        "check_budget",
-        body={**ask, "estimated_cost_usd": "1.00"},
-    )
-    large = call("And ~$1.70?", "check_budget", body={**ask, "estimated_cost_usd": "1.70"})
-    held = call(
-        "It reserves $1.50 for a long call",
-        "create_reservation",
-        body={**ask, "estimated_cost_usd": "1.50", "ttl_seconds": 120},
-        drop_headers=("idempotency-key",),
-    )
-    refused = call(
-        "A second $1.50 reservation would pass the hard limit",
-        "create_reservation",
-        body={**ask, "estimated_cost_usd": "1.50"},
-        drop_headers=("idempotency-key",),
-    )
-    return [
-        ("check allows within the budget", lambda: small["body"]["decision"] == "allow"),
-        ("check denies past the hard limit", lambda: large["body"]["decision"] == "deny"),
-        ("reservation held, then refused", lambda: (held["status"], refused["status"]) == (201, 409)),
-        ("usage ingested without retries", lambda: result["batchItemFailures"] == []),
-        ("the producer retry counted once", lambda: events == 40),
-        ("spend priced from the catalogue", lambda: spent > 0),
-        ("bad record dead-lettered", lambda: len(letters) == 1),
-    ]

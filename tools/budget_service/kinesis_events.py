@@ -10,7 +10,9 @@ from typing import Any
 EVENT_SOURCE = "aws:kinesis"
 
 
-def lambda_record(record: dict[str, Any], stream_arn: str, region: str) -> dict[str, Any]:
+def lambda_record(
+    record: dict[str, Any], stream_arn: str, region: str, shard_id: str = "shardId-000000000000"
+) -> dict[str, Any]:
     """One record as Lambda hands it to the function (``GetRecords`` output, data base64-encoded)."""
     data = record["Data"]
     arrival = record.get("ApproximateArrivalTimestamp")
@@ -24,7 +26,7 @@ def lambda_record(record: dict[str, Any], stream_arn: str, region: str) -> dict[
         },
         "eventSource": EVENT_SOURCE,
         "eventVersion": "1.0",
-        "eventID": f"shardId-000000000000:{record['SequenceNumber']}",
+        "eventID": f"{shard_id}:{record['SequenceNumber']}",
         "eventName": "aws:kinesis:record",
         "invokeIdentityArn": "arn:aws:iam::123456789012:role/UsageIngestFunctionRole",
         "awsRegion": region,

@@ -89,9 +89,7 @@ class LocalFunction:
                 raise FunctionError(f"{self.spec.logical_id}: {type(error).__name__}: {error}") from error
 
 
-def load_functions(
-    template: Mapping[str, Any], environment: Mapping[str, str]
-) -> dict[str, LocalFunction]:
+def load_functions(template: Mapping[str, Any], environment: Mapping[str, str]) -> dict[str, LocalFunction]:
     """Import every function's handler with the layer and its code on the path. The environments of
     all functions are merged into this process's (their names do not clash, except the service name
     used in logs), since the handlers read them at import and at first use."""

@@ -20,8 +20,9 @@ def claim_key(alert: Alert) -> dict[str, str]:
     return alert_claim_key(c.tenant_id, c.policy_id, c.period_key, alert.kind.value, alert.threshold_percent)
 
 
-def history_sort_key(crossed_at: datetime, alert_id: str) -> str:
-    return f"{crossed_at.astimezone(UTC).isoformat()}#{alert_id}"
+def history_sort_key(crossed_at: datetime, threshold: int, alert_id: str) -> str:
+    """Newest first; of the alerts one write raised, the highest threshold first."""
+    return f"{crossed_at.astimezone(UTC).isoformat()}#{threshold:04d}#{alert_id}"
 
 
 def claim_item(alert: Alert, claimed_at: datetime, retention: timedelta) -> dict[str, Any]:
@@ -53,7 +54,7 @@ def claim_item(alert: Alert, claimed_at: datetime, retention: timedelta) -> dict
     if alert.notifies_subscribers:
         # Only messages to subscribers are history; budget events are for other services.
         item["gsi1pk"] = alert_history_partition(c.tenant_id)
-        item["gsi1sk"] = history_sort_key(alert.crossed_at, alert.alert_id)
+        item["gsi1sk"] = history_sort_key(alert.crossed_at, alert.threshold_percent, alert.alert_id)
     if c.period_key != TOTAL_KEY:
         # The claim must outlive its period (it is what stops a second alert), then it may go.
         item["expires_at"] = int((c.period_end + retention).timestamp())

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, QueryInputTypeDef
 
 HISTORY_INDEX = "gsi1"
-_SORT_KEY = re.compile(r"^[0-9T:.+-]{19,40}#alt_[0-9a-f]{28}$")
+_SORT_KEY = re.compile(r"^[0-9T:.+-]{19,40}#[0-9]{4}#alt_[0-9a-f]{28}$")
 _CLAIM_SORT_KEY = re.compile(rf"^{ALERT_PREFIX}[0-9A-Za-z-]{{4,10}}#[a-z]{{1,10}}#[0-9]{{4}}$")
 
 

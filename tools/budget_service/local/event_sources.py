@@ -1,0 +1,263 @@
+"""Pollers that play Lambda's event source mappings for the Kinesis stream and the table stream:
+batch size and batching window from template.yaml, FilterCriteria applied, partial batch responses
+honoured (retry from the lowest failed record), bisect on function errors, bounded retries, and the
+on-failure destination (a message with the batch's coordinates, as Lambda sends it)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from budget_service.kinesis_events import lambda_record as kinesis_lambda_record
+from budget_service.local.functions import FunctionError, LocalFunction
+from budget_service.provision import CreatedResource
+from budget_service.table_stream_events import StreamFilter
+from budget_service.table_stream_events import lambda_record as table_lambda_record
+
+
+@dataclass(frozen=True)
+class MappingConfig:
+    batch_size: int
+    window_seconds: float
+    bisect: bool
+    max_retries: int  # -1: until the record expires
+    report_item_failures: bool
+    filter: StreamFilter
+    on_failure_arn: str | None
+
+
+def mapping_config(properties: Mapping[str, Any], created: Mapping[str, CreatedResource]) -> MappingConfig:
+    destination = properties.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+    on_failure = None
+    if isinstance(destination, dict) and "Fn::GetAtt" in destination:
+        logical_id = destination["Fn::GetAtt"][0]
+        on_failure = created[logical_id].arn
+    filters = properties.get("FilterCriteria", {}).get("Filters", [])
+    return MappingConfig(
+        batch_size=int(properties.get("BatchSize", 100)),
+        window_seconds=float(properties.get("MaximumBatchingWindowInSeconds", 0)),
+        bisect=bool(properties.get("BisectBatchOnFunctionError", False)),
+        max_retries=int(properties.get("MaximumRetryAttempts", -1)),
+        report_item_failures="ReportBatchItemFailures" in properties.get("FunctionResponseTypes", []),
+        filter=StreamFilter([str(f["Pattern"]) for f in filters]),
+        on_failure_arn=on_failure,
+    )
+
+
+class StreamSource(Protocol):
+    arn: str
+    kind: str  # "Kinesis" or "DynamoDBStreams"
+
+    def shards(self) -> list[str]: ...
+
+    def read(self, shard_id: str, limit: int) -> list[dict[str, Any]]:
+        """Lambda-shaped records after the last ones read from the shard."""
+
+    def sequence_number(self, record: dict[str, Any]) -> str: ...
+
+
+class KinesisSource:
+    kind = "Kinesis"
+
+    def __init__(self, client: Any, stream_name: str, arn: str, region: str) -> None:
+        self._client, self._name, self.arn, self._region = client, stream_name, arn, region
+        self._iterators: dict[str, str | None] = {}
+
+    def shards(self) -> list[str]:
+        return [s["ShardId"] for s in self._client.list_shards(StreamName=self._name)["Shards"]]
+
+    def read(self, shard_id: str, limit: int) -> list[dict[str, Any]]:
+        if shard_id not in self._iterators:
+            self._iterators[shard_id] = self._client.get_shard_iterator(
+                StreamName=self._name, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+        iterator = self._iterators[shard_id]
+        if iterator is None:
+            return []
+        response = self._client.get_records(ShardIterator=iterator, Limit=min(limit, 10_000))
+        self._iterators[shard_id] = response.get("NextShardIterator")
+        return [kinesis_lambda_record(r, self.arn, self._region, shard_id) for r in response["Records"]]
+
+    def sequence_number(self, record: dict[str, Any]) -> str:
+        return str(record["kinesis"]["sequenceNumber"])
+
+
+class TableStreamSource:
+    kind = "DynamoDBStreams"
+
+    def __init__(self, client: Any, stream_arn: str, region: str) -> None:
+        self._client, self.arn, self._region = client, stream_arn, region
+        self._iterators: dict[str, str | None] = {}
+
+    def shards(self) -> list[str]:
+        description = self._client.describe_stream(StreamArn=self.arn)["StreamDescription"]
+        return [s["ShardId"] for s in description["Shards"]]
+
+    def read(self, shard_id: str, limit: int) -> list[dict[str, Any]]:
+        if shard_id not in self._iterators:
+            self._iterators[shard_id] = self._client.get_shard_iterator(
+                StreamArn=self.arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+        iterator = self._iterators[shard_id]
+        if iterator is None:
+            return []
+        response = self._client.get_records(ShardIterator=iterator, Limit=min(limit, 1000))
+        self._iterators[shard_id] = response.get("NextShardIterator")
+        return [table_lambda_record(r, self.arn, self._region) for r in response.get("Records", [])]
+
+    def sequence_number(self, record: dict[str, Any]) -> str:
+        return str(record["dynamodb"]["SequenceNumber"])
+
+
+@dataclass
+class MappingStats:
+    records_read: int = 0
+    records_filtered_out: int = 0
+    invocations: int = 0
+    function_errors: int = 0
+    partial_failures: int = 0
+    batches_dead_lettered: int = 0
+
+
+class EventSourceMapping:
+    """One poller thread per mapping; shards are served in turn, each in order."""
+
+    def __init__(
+        self,
+        name: str,
+        source: StreamSource,
+        function: LocalFunction,
+        config: MappingConfig,
+        sqs: Any,
+        queue_urls_by_arn: Mapping[str, str],
+        log: Callable[[str], None],
+        idle_sleep_seconds: float = 0.2,
+    ) -> None:
+        self.name, self.source, self.function, self.config = name, source, function, config
+        self._sqs, self._queue_urls, self._log = sqs, queue_urls_by_arn, log
+        self._idle = idle_sleep_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"esm-{name}", daemon=True)
+        self.stats = MappingStats()
+        self.idle = threading.Event()  # set while nothing is waiting to be processed
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                worked = False
+                for shard_id in self.source.shards():
+                    batch = self._collect(shard_id)
+                    if batch:
+                        worked = True
+                        self.idle.clear()
+                        self._deliver(shard_id, batch)
+                if not worked:
+                    self.idle.set()
+                    self._stop.wait(self._idle)
+            except Exception as error:  # the runner keeps polling whatever one round did
+                self._log(f"[{self.name}] poller error: {type(error).__name__}: {error}")
+                self._stop.wait(1.0)
+
+    def _collect(self, shard_id: str) -> list[dict[str, Any]]:
+        batch = self.source.read(shard_id, self.config.batch_size)
+        if not batch:
+            return []
+        deadline = time.monotonic() + self.config.window_seconds
+        while len(batch) < self.config.batch_size and time.monotonic() < deadline and not self._stop.is_set():
+            more = self.source.read(shard_id, self.config.batch_size - len(batch))
+            if more:
+                batch.extend(more)
+            else:
+                self._stop.wait(min(0.1, max(0.0, deadline - time.monotonic())))
+        self.stats.records_read += len(batch)
+        kept = [r for r in batch if self.config.filter.matches(r)]
+        self.stats.records_filtered_out += len(batch) - len(kept)
+        return kept
+
+    def _deliver(self, shard_id: str, records: list[dict[str, Any]]) -> None:
+        pending = records
+        attempts = 0
+        while pending and not self._stop.is_set():
+            self.stats.invocations += 1
+            try:
+                result = self.function.invoke({"Records": pending})
+            except FunctionError as error:
+                self.stats.function_errors += 1
+                self._log(f"[{self.name}] function error on {len(pending)} records: {error}")
+                if self.config.bisect and len(pending) > 1:
+                    half = len(pending) // 2
+                    self._deliver(shard_id, pending[:half])
+                    self._deliver(shard_id, pending[half:])
+                    return
+                retry_from = 0
+            else:
+                first_failure = self._first_failure(pending, result)
+                if first_failure is None:
+                    return
+                self.stats.partial_failures += 1
+                retry_from = first_failure
+            pending = pending[retry_from:]
+            attempts += 1
+            if 0 <= self.config.max_retries < attempts:
+                self._dead_letter(shard_id, pending, attempts)
+                return
+            self._stop.wait(0.1 * 2 ** min(attempts, 3))
+
+    def _first_failure(self, records: list[dict[str, Any]], result: Any) -> int | None:
+        """Index to retry from, or None when the batch succeeded. An identifier that names no record
+        of the batch fails the whole batch, as in Lambda."""
+        if not self.config.report_item_failures or not isinstance(result, dict):
+            return None
+        failures = result.get("batchItemFailures") or []
+        if not failures:
+            return None
+        positions = {self.source.sequence_number(r): i for i, r in enumerate(records)}
+        indexes = [positions.get(str(f.get("itemIdentifier"))) for f in failures]
+        if any(i is None for i in indexes):
+            return 0
+        return min(i for i in indexes if i is not None)
+
+    def _dead_letter(self, shard_id: str, records: list[dict[str, Any]], attempts: int) -> None:
+        self.stats.batches_dead_lettered += 1
+        first, last = self.source.sequence_number(records[0]), self.source.sequence_number(records[-1])
+        self._log(f"[{self.name}] retries exhausted: {len(records)} records ({first}..{last}) to the DLQ")
+        if self.config.on_failure_arn is None:
+            return
+        info_key = "KinesisBatchInfo" if self.source.kind == "Kinesis" else "DDBStreamBatchInfo"
+        message = {
+            "requestContext": {
+                "requestId": f"local-{first}",
+                "functionArn": f"arn:aws:lambda:local:123456789012:function:{self.function.spec.logical_id}",
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": attempts,
+            },
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                "functionError": "Unhandled",
+            },
+            "version": "1.0",
+            "timestamp": datetime.now(UTC).isoformat(),
+            info_key: {
+                "shardId": shard_id,
+                "startSequenceNumber": first,
+                "endSequenceNumber": last,
+                "batchSize": len(records),
+                "streamArn": self.source.arn,
+            },
+        }
+        self._sqs.send_message(
+            QueueUrl=self._queue_urls[self.config.on_failure_arn], MessageBody=json.dumps(message)
+        )
