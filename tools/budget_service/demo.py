@@ -152,7 +152,7 @@ def _tell(stack: LocalStack, ready: dict[str, Any], state: Path, console: Consol
         models = ", ".join(
             f"{name} ${Decimal(v['cost_usd']):.2f}" for name, v in sorted(summary["by_model"].items())
         )
-        console.print(f"  {tenant}: {summary['events']} events, ${summary['cost_usd']} ({models})")
+        console.print(f"  {tenant}: {summary['events']} events, {_dollars(summary['cost_usd'])} ({models})")
     failed = [name for name, ok, _ in story.checks if not ok]
     console.print(
         f"\n  {len(story.checks) - len(failed)} of {len(story.checks)} steps ok"
@@ -193,6 +193,7 @@ def _stream_usage(
             live.update(_view(apis, policies, stack, sent, total))
         time.sleep(1.0)  # the alert tail's last receive
         live.update(_view(apis, policies, stack, sent, total))
+    console.print()
     return sent
 
 
@@ -210,8 +211,8 @@ def _view(
         table.add_row(
             tenant,
             name,
-            f"${status.get('spent_usd', '?')}",
-            f"${status.get('limit_usd', '?')}",
+            _dollars(status.get("spent_usd")),
+            _dollars(status.get("limit_usd")),
             f"{percent:.0f}%",
             Text("█" * filled + "·" * (20 - filled), style=color),
         )
@@ -222,10 +223,15 @@ def _view(
 
 def _alert_line(alert: dict[str, Any]) -> Text:
     if alert["kind"] == "forecast":
-        what = f"forecast ${alert['forecast_usd']} by {alert['period_end'][:10]}"
+        what = f"forecast {_dollars(alert['forecast_usd'])} by {alert['period_end'][:10]}"
     else:
         what = f"reached {alert['threshold_percent']}%"
-    return Text(f"  {alert['tenant_id']} / {alert['policy_name']}: {what} (spent ${alert['spent_usd']})")
+    spent = _dollars(alert["spent_usd"])
+    return Text(f"  {alert['tenant_id']} / {alert['policy_name']}: {what} (spent {spent})")
+
+
+def _dollars(amount: str | None) -> str:
+    return "?" if amount is None else f"${Decimal(amount).quantize(Decimal('0.01'))}"
 
 
 def _show_check(console: Console, when: str, answer: HttpAnswer) -> None:
