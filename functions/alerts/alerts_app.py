@@ -17,11 +17,13 @@ from typing import Any
 import boto3
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
 from pydantic import BaseModel, ConfigDict
 
 from budget_core.adapters.counter_items import COUNTER_ENTITY, snapshot_from_image
 from budget_core.adapters.dynamodb_alert_claims import DynamoDBAlertClaims
 from budget_core.adapters.dynamodb_codec import from_item
+from budget_core.adapters.dynamodb_policy_repository import DynamoDBPolicyRepository
 from budget_core.adapters.eventbridge_budget_events import EventBridgeBudgetEvents
 from budget_core.adapters.sns_alert_notifier import SnsAlertNotifier
 from budget_core.adapters.sqs_dead_letters import SqsDeadLetters
@@ -55,6 +57,16 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+# Short timeouts: a slow call must fail well inside the function's timeout and the claim's lease,
+# or a timed-out invocation would leave sent-but-unrecorded alerts behind.
+CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
+
+
+@lru_cache(maxsize=1)
+def dynamodb() -> Any:
+    return boto3.client("dynamodb", config=CLIENT_CONFIG)
+
+
 @lru_cache(maxsize=1)
 def alert_service() -> AlertService:
     settings = get_settings()
@@ -62,13 +74,10 @@ def alert_service() -> AlertService:
         raise RuntimeError("ALERT_TOPIC_ARN is not set: alerts would have nowhere to go")
     return AlertService(
         claims=DynamoDBAlertClaims(
-            boto3.client("dynamodb"),
-            settings.table_name,
-            timedelta(days=settings.alert_retention_days),
-            _now,
+            dynamodb(), settings.table_name, timedelta(days=settings.alert_retention_days), _now
         ),
-        notifier=SnsAlertNotifier(boto3.client("sns"), settings.alert_topic_arn),
-        events=EventBridgeBudgetEvents(boto3.client("events"), settings.event_bus_name),
+        notifier=SnsAlertNotifier(boto3.client("sns", config=CLIENT_CONFIG), settings.alert_topic_arn),
+        events=EventBridgeBudgetEvents(boto3.client("events", config=CLIENT_CONFIG), settings.event_bus_name),
         rule=ForecastRule(
             min_elapsed_fraction=Decimal(settings.forecast_min_elapsed_percent) / 100,
             min_spent_percent=Decimal(settings.forecast_min_spent_percent),
@@ -98,15 +107,22 @@ def counter_change(record: TableStreamRecord) -> tuple[CounterSnapshot | None, C
         if new_image.get("entity") != COUNTER_ENTITY:
             return None
         after = snapshot_from_image(new_image)
-        old_image = from_item(change.OldImage) if change.OldImage else None
-        before = (
-            snapshot_from_image(old_image)
-            if old_image and old_image.get("entity") == COUNTER_ENTITY
-            else None
-        )
     except (KeyError, ValueError, TypeError, ArithmeticError) as error:
         raise UnreadableCounter(f"{type(error).__name__}: {error}") from error
-    return before, after
+    return _before(change.OldImage), after
+
+
+def _before(old_image: dict[str, Any] | None) -> CounterSnapshot | None:
+    """The counter before the write. An unreadable old image counts as none: every threshold up to
+    the new spend is then claimed again, and the claims that exist drop the repeats."""
+    if not old_image:
+        return None
+    try:
+        image = from_item(old_image)
+        return snapshot_from_image(image) if image.get("entity") == COUNTER_ENTITY else None
+    except (KeyError, ValueError, TypeError, ArithmeticError) as error:
+        logger.warning("unreadable old counter image ignored", extra={"reason": str(error)})
+        return None
 
 
 processor = BatchProcessor(
@@ -165,6 +181,28 @@ def _dead_letter(record: TableStreamRecord, reason: str) -> None:
         raise RetryLater("the dead-letter queue did not take an unreadable counter record")
     metrics.add_metric(name="UnreadableCounterRecords", unit="Count", value=1)
     logger.error("unreadable spend counter sent to the dead-letter queue", extra={"reason": reason})
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def redeliver_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """AlertRedeliveryFunction (scheduled): delivers the claims the stream left pending."""
+    del event, context
+    policies = DynamoDBPolicyRepository(dynamodb(), get_settings().table_name)
+    report = alert_service().redeliver_pending(policies)
+    _count(report)
+    metrics.add_metric(name="AlertPublishFailures", unit="Count", value=len(report.failures))
+    if report.raised:
+        logger.warning(
+            "pending alerts swept",
+            extra={"leased": report.raised, "skipped": report.skipped, "failures": report.failures},
+        )
+    return {
+        "leased": report.raised,
+        "sent": report.sent,
+        "skipped": report.skipped,
+        "failed": len(report.failures),
+    }
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -198,10 +198,13 @@ class AlertView(BaseModel):
     forecast_usd: Money | None
     crossed_at: datetime
     delivered: bool
+    delivery: str  # delivered, pending (a retry or the sweep will send it), skipped (policy gone)
 
     @classmethod
     def of(cls, record: AlertRecord) -> AlertView:
-        return cls.model_validate({**record.alert.message(), "delivered": record.delivered})
+        return cls.model_validate(
+            {**record.alert.message(), "delivered": record.delivered, "delivery": record.delivery}
+        )
 
 
 class AlertPage(BaseModel):

@@ -5,7 +5,7 @@ alerts arrive on an SQS queue subscribed to the AlertTopic."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,13 +14,16 @@ import pytest
 
 import alerts_app
 import usage_ingest_app
+from budget_core.adapters.dynamodb_alert_claims import DynamoDBAlertClaims
 from budget_core.adapters.dynamodb_codec import from_item
 from budget_core.adapters.dynamodb_policy_repository import DynamoDBPolicyRepository
+from budget_core.domain.alerting import detect_crossings
 from budget_core.domain.policy import Policy
 from budget_service.lambda_context import LocalLambdaContext
 from budget_service.sample_events import load_event
 from tests.integration.conftest import ApiResponse
 from tests.support.aws import ALERT_DLQ_URL, REGION, TABLE_NAME, AwsResources
+from tests.support.counters import RULE, counter
 from tests.support.flaky_client import FlakyClient
 from tests.support.table_stream import TableStreamDriver
 from tests.support.usage_stream import UsageStreamDriver
@@ -360,3 +363,105 @@ def _unavailable(operation: str) -> Exception:
     from botocore.exceptions import ClientError
 
     return ClientError({"Error": {"Code": "InternalError", "Message": "try again"}}, operation)
+
+
+def _failing_sns(monkeypatch: pytest.MonkeyPatch, failures: int) -> FlakyClient:
+    sns = FlakyClient(boto3.client("sns", region_name=REGION))
+    sns.fail_next("publish", *[lambda _: _unavailable("Publish")] * failures)
+    real_client = boto3.client
+    monkeypatch.setattr(
+        alerts_app.boto3, "client", lambda name, *a, **k: sns if name == "sns" else real_client(name, *a, **k)
+    )
+    return sns
+
+
+def _counter_records_after(
+    usage: UsageStreamDriver, table: TableStreamDriver, clock: Clock, cost: str
+) -> list[Any]:
+    clock.now += timedelta(minutes=1)
+    event = {"event_id": f"e-{cost}", "tenant_id": TENANT, "timestamp": clock.now.isoformat(),
+             "kind": "custom", "cost_usd": cost}  # fmt: skip
+    assert usage.deliver([event]) == {"batchItemFailures": []}
+    return table.read_new()
+
+
+def test_an_alert_left_pending_when_the_stream_gave_up_is_delivered_by_the_sweep(
+    api: Api,
+    aws: AwsResources,
+    usage_stream: UsageStreamDriver,
+    table_stream: TableStreamDriver,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given the topic refuses the publish, and the stream gives up on the record (no more retries)
+    _failing_sns(monkeypatch, failures=1)
+    _policy(api)
+    records = _counter_records_after(usage_stream, table_stream, clock, "60")
+    failed = table_stream.invoke(records)
+    assert len(failed["batchItemFailures"]) == 1
+    assert aws.alerts() == []
+    assert api("list_alerts").body["items"][0]["delivery"] == "pending"
+    # When the scheduled sweep runs (twice)
+    first = alerts_app.redeliver_handler({"source": "aws.events"}, LocalLambdaContext())
+    second = alerts_app.redeliver_handler({"source": "aws.events"}, LocalLambdaContext())
+    # Then the alert arrived once, and is no longer pending
+    assert _received(aws) == [("2026-11", "actual", 50)]
+    assert (first["sent"], second["leased"]) == (1, 0)
+    assert api("list_alerts").body["items"][0]["delivery"] == "delivered"
+    # And a late redelivery of the record sends nothing more
+    assert table_stream.invoke(records) == {"batchItemFailures": []}
+    assert aws.alerts() == []
+
+
+def test_the_sweep_skips_a_pending_alert_whose_policy_was_deleted(
+    api: Api,
+    aws: AwsResources,
+    usage_stream: UsageStreamDriver,
+    table_stream: TableStreamDriver,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _failing_sns(monkeypatch, failures=1)
+    policy_id = _policy(api)
+    table_stream.invoke(_counter_records_after(usage_stream, table_stream, clock, "60"))
+    assert api("delete_policy", policy_id=policy_id, drop_headers=("if-match",)).status == 204
+    report = alerts_app.redeliver_handler({}, LocalLambdaContext())
+    assert (report["skipped"], report["sent"]) == (1, 0)
+    assert aws.alerts() == []
+    assert api("list_alerts").body["items"][0]["delivery"] == "skipped"
+    assert alerts_app.redeliver_handler({}, LocalLambdaContext())["leased"] == 0
+
+
+def test_a_claim_leased_by_a_deliverer_that_stopped_waits_for_its_lease_to_run_out(
+    api: Api, aws: AwsResources, fresh_handlers: None
+) -> None:
+    # Given a claim made by a deliverer that crashed before publishing (its lease runs 60 s)
+    policy_id = _policy(api)
+    moment = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    clock = Clock(moment)
+    claims = DynamoDBAlertClaims(aws.dynamodb, TABLE_NAME, timedelta(days=400), clock)
+    alert = detect_crossings(None, replace(counter("60"), tenant_id=TENANT, policy_id=policy_id), RULE)[0]
+    assert len(claims.claim([alert]).pending) == 1
+    # When another deliverer looks within the lease, Then it leaves the claim alone
+    assert claims.lease_pending(10) == []
+    assert claims.claim([alert]).in_flight == 1
+    # And once the lease ran out, the claim is taken over, and delivered once
+    clock.now = moment + timedelta(seconds=61)
+    (taken,) = claims.lease_pending(10)
+    claims.record_delivery([replace(taken, notified=True, announced=True)])
+    assert claims.lease_pending(10) == []
+    assert claims.claim([alert]).duplicates == 1
+
+
+def test_a_history_token_only_works_with_the_query_it_came_from(
+    api: Api, aws: AwsResources, spender: Spender
+) -> None:
+    _policy(api)
+    spender.spend("90")
+    page = api("list_alerts", query={"limit": "1", "since": "2026-11-01"})
+    assert page.body["next_token"]
+    other = api(
+        "list_alerts", query={"limit": "1", "since": "2026-11-02", "next_token": page.body["next_token"]}
+    )
+    assert other.status == 400
+    assert other.body["error"]["details"][0]["field"] == "next_token"

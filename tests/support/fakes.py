@@ -76,3 +76,19 @@ class SteppingClock:
     def now(self) -> datetime:
         self.current += self.step
         return self.current
+
+
+def stored_policy(tenant_id: str, policy_id: str, **fields: object) -> Policy:
+    """An active $100 monthly tenant policy as the repository would hold it."""
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    body = {"name": "p", "scope": {"type": "tenant"}, "period": "month", "limit_usd": "100", **fields}
+    return Policy.model_validate(
+        {
+            **body,
+            "policy_id": policy_id,
+            "tenant_id": tenant_id,
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+        }
+    )

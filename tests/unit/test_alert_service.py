@@ -16,6 +16,7 @@ from budget_core.domain.alert_service import (
 )
 from budget_core.domain.alerting import Alert
 from tests.support.counters import counter
+from tests.support.fakes import InMemoryPolicyRepository, stored_policy
 
 
 @dataclass
@@ -119,3 +120,35 @@ def test_alerts_of_a_deleted_or_paused_policy_are_skipped() -> None:
     paused = replace(counter("90"), policy_active=False)
     report = service(FakeClaims(), topic, bus).check_thresholds(counter("40"), paused)
     assert (report.skipped, topic.received) == (2, [])
+
+
+@dataclass
+class PendingClaims(FakeClaims):
+    skipped: list[str] = field(default_factory=list)
+
+    def lease_pending(self, limit: int) -> list[ClaimedAlert]:
+        return [c for c in self.stored.values() if not c.delivered][:limit]
+
+    def skip(self, claims: Sequence[ClaimedAlert], reason: str) -> None:
+        for claim in claims:
+            self.skipped.append(claim.alert.alert_id)
+            del self.stored[claim.alert.alert_id]
+
+
+def test_the_sweep_delivers_what_is_pending_and_skips_what_lost_its_policy() -> None:
+    # Given two pending claims: one of a live policy, one of a deleted policy
+    claims, topic, bus = PendingClaims(), FlakyChannel(failures_left=2), FlakyChannel()
+    alerts = service(claims, topic, bus)
+    live_policy = "pol_" + "a" * 28
+    gone_policy = "pol_" + "b" * 28
+    for policy in (live_policy, gone_policy):
+        with pytest.raises(AlertDeliveryIncomplete):
+            alerts.check_thresholds(counter("40", policy_id=policy), counter("60", policy_id=policy))
+    repository = InMemoryPolicyRepository()
+    repository.policies[("t1", live_policy)] = stored_policy("t1", live_policy)
+    # When the sweep runs
+    report = alerts.redeliver_pending(repository)
+    # Then the live one is delivered, the other skipped
+    assert (report.sent, report.skipped) == (1, 1)
+    assert topic.received == ["actual:50"]
+    assert len(claims.skipped) == 1

@@ -6,8 +6,10 @@ on-failure destination (a message with the batch's coordinates, as Lambda sends 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -261,3 +263,51 @@ class EventSourceMapping:
         self._sqs.send_message(
             QueueUrl=self._queue_urls[self.config.on_failure_arn], MessageBody=json.dumps(message)
         )
+
+
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def schedule_seconds(expression: str) -> float:
+    match = _RATE.match(expression.strip())
+    if not match:
+        raise ValueError(f"the local runner plays rate(...) schedules only, not {expression!r}")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2).rstrip("s")]
+
+
+class ScheduledInvoker:
+    """EventBridge Scheduler's part: invokes the function with a scheduled event at its rate."""
+
+    def __init__(self, name: str, function: LocalFunction, every_seconds: float, log: Callable[[str], None]):
+        self.name, self.function, self.every, self._log = name, function, every_seconds, log
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"schedule-{name}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def fire(self) -> Any:
+        event = {
+            "version": "0",
+            "id": uuid.uuid4().hex,
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": "local",
+            "resources": [],
+            "detail": {},
+        }
+        try:
+            return self.function.invoke(event)
+        except FunctionError as error:
+            self._log(f"[{self.name}] scheduled invocation failed: {error}")
+            return None
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self.fire()

@@ -20,8 +20,10 @@ import boto3
 from budget_service.local.event_sources import (
     EventSourceMapping,
     KinesisSource,
+    ScheduledInvoker,
     TableStreamSource,
     mapping_config,
+    schedule_seconds,
 )
 from budget_service.local.functions import LocalFunction, function_environment, function_specs, load_functions
 from budget_service.local.http_gateway import LocalHttpApi, template_routes
@@ -107,6 +109,7 @@ class LocalStack:
         self.log = log
         self.functions: dict[str, LocalFunction] = {}
         self.mappings: list[EventSourceMapping] = []
+        self.schedules: list[ScheduledInvoker] = []
         self.created: dict[str, CreatedResource] = {}
         self.ready: dict[str, Any] = {}
         self._server: Any = None
@@ -202,6 +205,8 @@ class LocalStack:
     def stop(self) -> None:
         for mapping in self.mappings:
             mapping.stop()
+        for schedule in self.schedules:
+            schedule.stop()
         if self.alert_tail is not None:
             self.alert_tail.stop()
         if self._api is not None:
@@ -235,6 +240,11 @@ class LocalStack:
         for logical_id, function in self.functions.items():
             for event_name, event in function.spec.events.items():
                 kind = event.get("Type")
+                if kind == "Schedule":
+                    every = schedule_seconds(str(event["Properties"]["Schedule"]))
+                    schedule = ScheduledInvoker(f"{logical_id}.{event_name}", function, every, self.log)
+                    schedule.start()
+                    self.schedules.append(schedule)
                 if kind not in ("Kinesis", "DynamoDB"):
                     continue
                 props = event["Properties"]

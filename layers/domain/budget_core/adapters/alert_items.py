@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from budget_core.adapters.keys import alert_claim_key, alert_history_partition
+from budget_core.adapters.keys import PENDING_ALERTS_PARTITION, alert_claim_key, alert_history_partition
 from budget_core.domain.alert_history import AlertRecord
 from budget_core.domain.alert_service import ClaimedAlert
 from budget_core.domain.alerting import Alert, AlertKind, CounterSnapshot
@@ -25,11 +25,16 @@ def history_sort_key(crossed_at: datetime, threshold: int, alert_id: str) -> str
     return f"{crossed_at.astimezone(UTC).isoformat()}#{threshold:04d}#{alert_id}"
 
 
-def claim_item(alert: Alert, claimed_at: datetime, retention: timedelta) -> dict[str, Any]:
-    """The whole alert as it was raised, so that a retry re-sends exactly this message."""
+def claim_item(alert: Alert, claimed_at: datetime, retention: timedelta, lease: timedelta) -> dict[str, Any]:
+    """The whole alert as it was raised, so that a retry re-sends exactly this message; pending
+    (in the sweep's index) and leased to its claimant until delivered."""
     c = alert.counter
+    key = claim_key(alert)
     item: dict[str, Any] = {
-        **claim_key(alert),
+        **key,
+        "gsi2pk": PENDING_ALERTS_PARTITION,
+        "gsi2sk": f"{claimed_at.astimezone(UTC).isoformat()}#{key['pk']}#{key['sk']}",
+        "lease_until": int((claimed_at + lease).timestamp()),
         "entity": ALERT_ENTITY,
         "alert_id": alert.alert_id,
         "kind": alert.kind.value,
@@ -97,4 +102,4 @@ def claimed_from_item(item: dict[str, Any]) -> ClaimedAlert:
 
 
 def record_from_item(item: dict[str, Any]) -> AlertRecord:
-    return AlertRecord(alert_from_item(item), delivered="notified_at" in item)
+    return AlertRecord(alert_from_item(item), delivered="notified_at" in item, skipped="skipped_at" in item)

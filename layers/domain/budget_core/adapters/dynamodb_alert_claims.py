@@ -1,10 +1,11 @@
 """AlertClaims on the BudgetTable: one transaction per stream record that crosses something.
 
 The transaction checks that the policy still exists and is active, and puts every new claim on the
-condition that it does not exist yet. A claim that exists comes back with the cancellation
-(``ReturnValuesOnConditionCheckFailure``), which says whether it was delivered: a redelivered record
-costs no extra read. Delivery progress is written with one more request, so a crossing costs two
-DynamoDB requests plus the publish.
+condition that it does not exist yet, leased to this caller and listed in the sparse pending index
+(gsi2). A claim that exists comes back with the cancellation (``ReturnValuesOnConditionCheckFailure``),
+which says whether it was delivered: a redelivered record costs no extra read. Delivery progress is
+written with one more request, which also takes a delivered claim out of the pending index, so a
+crossing costs two DynamoDB requests plus the publish.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from botocore.exceptions import ClientError
 from budget_core.adapters.alert_items import claim_item, claim_key, claimed_from_item
 from budget_core.adapters.dynamodb_codec import from_item, to_item
 from budget_core.adapters.dynamodb_errors import BUSY_CANCELLATION_REASONS, error_code
-from budget_core.adapters.keys import policy_key
+from budget_core.adapters.keys import PENDING_ALERTS_PARTITION, policy_key
 from budget_core.domain.alert_service import ClaimedAlert, ClaimOutcome
 from budget_core.domain.alerting import Alert
 from budget_core.domain.errors import ServiceBusy
@@ -30,20 +31,30 @@ if TYPE_CHECKING:
 
 TRANSACTION_MAX_ACTIONS = 100
 CONDITION_FAILED = "ConditionalCheckFailed"
+PENDING_INDEX = "gsi2"
+# Long enough for one delivery (two calls with short timeouts), short enough for a quick retry
+# after a crash: the stream's retry or the sweep takes over once it has run out.
+DEFAULT_LEASE = timedelta(seconds=60)
 
 
 class DynamoDBAlertClaims:
     def __init__(
-        self, client: DynamoDBClient, table_name: str, retention: timedelta, now: Callable[[], datetime]
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        retention: timedelta,
+        now: Callable[[], datetime],
+        lease: timedelta = DEFAULT_LEASE,
     ) -> None:
         self._client = client
         self._table = table_name
         self._retention = retention
         self._now = now
+        self._lease = lease
 
     def claim(self, alerts: Sequence[Alert]) -> ClaimOutcome:
         pending: list[ClaimedAlert] = []
-        duplicates = 0
+        duplicates = in_flight = 0
         remaining = list(alerts)
         # Each round either commits or learns that at least one claim exists; so it ends.
         while remaining:
@@ -52,7 +63,7 @@ class DynamoDBAlertClaims:
                 pending.extend(ClaimedAlert(alert) for alert in remaining)
                 break
             if reasons[0].get("Code") == CONDITION_FAILED:
-                return ClaimOutcome(pending=[], duplicates=0, policy_gone=True)
+                return ClaimOutcome(pending=[], policy_gone=True)
             unclaimed: list[Alert] = []
             for alert, reason in zip(remaining, reasons[1:], strict=True):
                 if reason.get("Code") != CONDITION_FAILED:
@@ -61,38 +72,109 @@ class DynamoDBAlertClaims:
                 existing = self._existing(alert, reason.get("Item"))
                 if existing.delivered:
                     duplicates += 1
+                    continue
+                leased = self._take_lease(existing.alert)
+                if leased is None:
+                    in_flight += 1
+                elif leased.delivered:
+                    duplicates += 1
                 else:
-                    pending.append(existing)
+                    pending.append(leased)
             remaining = unclaimed
-        return ClaimOutcome(pending=pending, duplicates=duplicates)
+        return ClaimOutcome(pending=pending, duplicates=duplicates, in_flight=in_flight)
 
     def record_delivery(self, claims: Sequence[ClaimedAlert]) -> None:
         at = self._now().isoformat()
-        updates: list[TransactWriteItemTypeDef] = []
+        updates: list[dict[str, Any]] = []
         for claim in claims:
-            sets = [
-                name
-                for name, done in (("notified_at", claim.notified), ("announced_at", claim.announced))
-                if done
-            ]
-            if not sets:
-                continue
+            sets = [f"{name} = if_not_exists({name}, :at)" for name, done in _progress(claim) if done]
+            values: dict[str, Any] = {":at": at} if sets else {}
+            if claim.delivered:
+                expression = f"SET {', '.join(sets)} REMOVE gsi2pk, gsi2sk, lease_until"
+            else:
+                expression = "SET " + ", ".join([*sets, "lease_until = :released"])
+                values[":released"] = 0
             updates.append(
                 {
-                    "Update": {
-                        "TableName": self._table,
-                        "Key": to_item(claim_key(claim.alert)),
-                        "UpdateExpression": "SET " + ", ".join(f"{name} = :at" for name in sets),
-                        "ConditionExpression": "attribute_exists(pk)",
-                        "ExpressionAttributeValues": to_item({":at": at}),
-                    }
+                    "TableName": self._table,
+                    "Key": to_item(claim_key(claim.alert)),
+                    "UpdateExpression": expression,
+                    "ConditionExpression": "attribute_exists(pk)",
+                    "ExpressionAttributeValues": to_item(values),
                 }
             )
+        self._write(updates)
+
+    def lease_pending(self, limit: int) -> list[ClaimedAlert]:
+        now = int(self._now().timestamp())
+        leased: list[ClaimedAlert] = []
+        start_key: Any = None
+        while len(leased) < limit:
+            request: dict[str, Any] = {
+                "TableName": self._table,
+                "IndexName": PENDING_INDEX,
+                "KeyConditionExpression": "gsi2pk = :pending",
+                "FilterExpression": "attribute_not_exists(lease_until) OR lease_until < :now",
+                "ExpressionAttributeValues": to_item({":pending": PENDING_ALERTS_PARTITION, ":now": now}),
+                "Limit": limit,
+            }
+            if start_key is not None:
+                request["ExclusiveStartKey"] = start_key
+            response = self._client.query(**request)
+            for raw in response.get("Items", []):
+                claim = self._take_lease(claimed_from_item(from_item(raw)).alert)
+                if claim is not None and not claim.delivered:
+                    leased.append(claim)
+            start_key = response.get("LastEvaluatedKey")
+            if start_key is None:
+                break
+        return leased[:limit]
+
+    def skip(self, claims: Sequence[ClaimedAlert], reason: str) -> None:
+        at = self._now().isoformat()
+        self._write(
+            [
+                {
+                    "TableName": self._table,
+                    "Key": to_item(claim_key(claim.alert)),
+                    "UpdateExpression": "SET skipped_at = :at, skip_reason = :reason "
+                    "REMOVE gsi2pk, gsi2sk, lease_until",
+                    "ConditionExpression": "attribute_exists(pk)",
+                    "ExpressionAttributeValues": to_item({":at": at, ":reason": reason}),
+                }
+                for claim in claims
+            ]
+        )
+
+    def _write(self, updates: list[dict[str, Any]]) -> None:
+        """One request: an UpdateItem, or a transaction of them."""
         if len(updates) == 1:
-            self._client.update_item(**updates[0]["Update"])
+            self._client.update_item(**updates[0])
             return
         for start in range(0, len(updates), TRANSACTION_MAX_ACTIONS):
-            self._client.transact_write_items(TransactItems=updates[start : start + TRANSACTION_MAX_ACTIONS])
+            chunk: list[Any] = [{"Update": u} for u in updates[start : start + TRANSACTION_MAX_ACTIONS]]
+            self._client.transact_write_items(TransactItems=chunk)
+
+    def _take_lease(self, alert: Alert) -> ClaimedAlert | None:
+        """The claim as it stands once leased to this caller; None when another deliverer holds it."""
+        now = self._now()
+        try:
+            response = self._client.update_item(
+                TableName=self._table,
+                Key=to_item(claim_key(alert)),
+                UpdateExpression="SET lease_until = :until",
+                ConditionExpression="attribute_exists(gsi2pk) AND "
+                "(attribute_not_exists(lease_until) OR lease_until < :now)",
+                ExpressionAttributeValues=to_item(
+                    {":until": int((now + self._lease).timestamp()), ":now": int(now.timestamp())}
+                ),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return None
+            raise
+        return claimed_from_item(from_item(response["Attributes"]))
 
     def _try_claim(self, alerts: list[Alert]) -> list[dict[str, Any]] | None:
         """None when every claim was written; else the cancellation reasons, policy check first."""
@@ -114,7 +196,7 @@ class DynamoDBAlertClaims:
                 {
                     "Put": {
                         "TableName": self._table,
-                        "Item": to_item(claim_item(alert, claimed_at, self._retention)),
+                        "Item": to_item(claim_item(alert, claimed_at, self._retention, self._lease)),
                         "ConditionExpression": "attribute_not_exists(pk)",
                         "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                     }
@@ -139,3 +221,7 @@ class DynamoDBAlertClaims:
             TableName=self._table, Key=to_item(claim_key(alert)), ConsistentRead=True
         )
         return claimed_from_item(from_item(response["Item"]))
+
+
+def _progress(claim: ClaimedAlert) -> tuple[tuple[str, bool], ...]:
+    return (("notified_at", claim.notified), ("announced_at", claim.announced))

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, QueryInputTypeDef
 
 HISTORY_INDEX = "gsi1"
+MAX_ROUNDS = 5
 _SORT_KEY = re.compile(r"^[0-9T:.+-]{19,40}#[0-9]{4}#alt_[0-9a-f]{28}$")
 _CLAIM_SORT_KEY = re.compile(rf"^{ALERT_PREFIX}[0-9A-Za-z-]{{4,10}}#[a-z]{{1,10}}#[0-9]{{4}}$")
 
@@ -48,35 +49,44 @@ class DynamoDBAlertHistory:
             values[":policy_id"] = query.policy_id
         request["ExpressionAttributeValues"] = to_item(values)
 
-        start_key = _decode_token(query.next_token, tenant_id)
+        scope = _query_scope(query)
+        start_key = _decode_token(query.next_token, tenant_id, scope)
         records: list[AlertRecord] = []
-        last_items: list[dict[str, Any]] = []
-        # A filter drops items after DynamoDB counted them, so keep reading until the page is full.
-        while True:
+        position: dict[str, Any] = {}
+        # A filter drops items after DynamoDB counted them: read on until the page is full, but at
+        # most MAX_ROUNDS times, then answer a short page with a token to go on from.
+        for _ in range(MAX_ROUNDS):
             if start_key is not None:
                 request["ExclusiveStartKey"] = start_key
-            request["Limit"] = query.limit - len(records) + 1
+            request["Limit"] = query.limit - len(records)
             response = self._client.query(**request)
-            for raw in response.get("Items", []):
-                item = from_item(raw)
-                records.append(record_from_item(item))
-                last_items.append(item)
-            start_key = response.get("LastEvaluatedKey")
-            if len(records) > query.limit or start_key is None:
+            records.extend(record_from_item(from_item(raw)) for raw in response.get("Items", []))
+            last_key = response.get("LastEvaluatedKey")
+            if last_key is None:
+                return Page(records, None)
+            start_key = last_key
+            position = from_item(last_key)
+            if len(records) >= query.limit:
                 break
-        if len(records) > query.limit:
-            return Page(records[: query.limit], _encode_token(last_items[query.limit - 1]))
-        return Page(records, None)
+        return Page(records, _encode_token(position, scope))
 
 
-def _encode_token(item: dict[str, Any]) -> str:
+def _query_scope(query: AlertQuery) -> str:
+    """What a token is only valid for: the same filters (DynamoDB refuses a start key outside the
+    key condition, so a token must not travel to another ``since``)."""
+    since = query.since.astimezone(UTC).isoformat() if query.since is not None else ""
+    return f"{query.policy_id or ''}|{since}"
+
+
+def _encode_token(key: dict[str, Any], scope: str) -> str:
+    policy_id = str(key["pk"]).rsplit("#P#", 1)[-1]
     raw = json.dumps(
-        {"s": item["gsi1sk"], "p": item["policy_id"], "a": item["sk"]}, separators=(",", ":")
+        {"s": key["gsi1sk"], "p": policy_id, "a": key["sk"], "q": scope}, separators=(",", ":")
     ).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_token(token: str | None, tenant_id: str) -> dict[str, AttributeValueTypeDef] | None:
+def _decode_token(token: str | None, tenant_id: str, scope: str) -> dict[str, AttributeValueTypeDef] | None:
     """The token names positions only; the partitions are always the caller's own tenant's."""
     if token is None:
         return None
@@ -92,6 +102,11 @@ def _decode_token(token: str | None, tenant_id: str) -> dict[str, AttributeValue
         raise InvalidRequest(
             "next_token is not one this API gave out", details=[{"field": "next_token"}]
         ) from None
+    if fields.get("q") != scope:
+        raise InvalidRequest(
+            "next_token belongs to a query with other policy_id or since; repeat those",
+            details=[{"field": "next_token"}],
+        )
     return to_item(
         {
             "gsi1pk": alert_history_partition(tenant_id),

@@ -54,6 +54,11 @@ def alert_claim_key(
     }
 
 
+# The one partition that is not a tenant's: an internal work queue of claimed alerts not yet
+# delivered (sparse gsi2), read only by the scheduled sweep, never on a request path.
+PENDING_ALERTS_PARTITION = "ALERTS#PENDING"
+
+
 def alert_history_partition(tenant_id: str) -> str:
     """gsi1 partition of a tenant's alert history (sort key: crossed_at#alert_id)."""
     return f"T#{tenant_id}#ALERTS"

@@ -15,6 +15,11 @@ from budget_core.domain.ports import Page
 class AlertRecord:
     alert: Alert
     delivered: bool  # False while a claimed alert waits for the topic to take it
+    skipped: bool = False  # its policy was deleted or paused before it could be delivered
+
+    @property
+    def delivery(self) -> str:
+        return "delivered" if self.delivered else "skipped" if self.skipped else "pending"
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,10 @@
 
 An alert is claimed (a conditional write keyed by policy, period, kind and threshold) before anything
 is sent, so a redelivered stream record or a second consumer never sends it twice (invariant 6). The
-claim records what has been delivered: when publishing fails after the claim, the record is retried
-and the retry finds the claim still pending and delivers it then, so nothing is lost either.
+claim records what has been delivered and carries a short lease, so that only one deliverer works on
+it at a time. When publishing fails after the claim, the record is retried and the retry delivers
+what is missing; if the stream gives up, the scheduled sweep (``redeliver_pending``) finds the
+claim still pending and delivers it then. Nothing is lost, nothing is sent twice.
 """
 
 from __future__ import annotations
@@ -13,18 +15,12 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from budget_core.domain.alerting import Alert, AlertKind, CounterSnapshot, ForecastRule, detect_crossings
+from budget_core.domain.policy import PolicyStatus
+from budget_core.domain.ports import PolicyRepository
 
 
 class DeliveryFailed(Exception):
     """A channel (topic or bus) did not take the alert; the claim stays pending."""
-
-
-class AlertDeliveryIncomplete(Exception):
-    """Some claimed alerts could not be delivered yet; the stream record must be retried."""
-
-    def __init__(self, report: ThresholdReport) -> None:
-        super().__init__("; ".join(report.failures))
-        self.report = report
 
 
 @dataclass(frozen=True)
@@ -40,8 +36,9 @@ class ClaimedAlert:
 
 @dataclass(frozen=True)
 class ClaimOutcome:
-    pending: list[ClaimedAlert]  # claimed now, or earlier and not yet fully delivered
+    pending: list[ClaimedAlert]  # claims this caller now holds the lease of: claimed now, or left over
     duplicates: int = 0  # claimed and delivered before: nothing to do
+    in_flight: int = 0  # pending, but another deliverer holds the lease
     policy_gone: bool = False  # the policy was deleted or paused since the counter was written
 
 
@@ -49,7 +46,14 @@ class AlertClaims(Protocol):
     def claim(self, alerts: Sequence[Alert]) -> ClaimOutcome: ...
 
     def record_delivery(self, claims: Sequence[ClaimedAlert]) -> None:
-        """Store how far each claim got, so that a retry sends only what is missing."""
+        """Store how far each claim got and give up its lease: a delivered claim stops being
+        pending; the others wait for the retry or the sweep."""
+
+    def lease_pending(self, limit: int) -> list[ClaimedAlert]:
+        """Pending claims whose lease has run out, each now leased to the caller (oldest first)."""
+
+    def skip(self, claims: Sequence[ClaimedAlert], reason: str) -> None:
+        """Stop trying to deliver ``claims`` (their policy is gone); they stay in the history."""
 
 
 class AlertNotifier(Protocol):
@@ -73,6 +77,14 @@ class ThresholdReport:
     failures: list[str] = field(default_factory=list)
 
 
+class AlertDeliveryIncomplete(Exception):
+    """Some claimed alerts could not be delivered yet; the stream record must be retried."""
+
+    def __init__(self, report: ThresholdReport) -> None:
+        super().__init__("; ".join(report.failures))
+        self.report = report
+
+
 @dataclass
 class AlertService:
     claims: AlertClaims
@@ -91,11 +103,33 @@ class AlertService:
         outcome = self.claims.claim(alerts)
         if outcome.policy_gone:
             return ThresholdReport(raised=len(alerts), skipped=len(alerts))
+        report = self._deliver(outcome.pending)
+        report = replace(report, raised=len(alerts), deduplicated=outcome.duplicates + outcome.in_flight)
+        if report.failures:
+            raise AlertDeliveryIncomplete(report)
+        return report
 
-        progressed: list[ClaimedAlert] = []
+    def redeliver_pending(self, policies: PolicyRepository, limit: int = 100) -> ThresholdReport:
+        """The sweep: deliver claims that the stream left pending (its retries ran out, or the
+        function stopped half-way). Claims of deleted or paused policies are skipped."""
+        leased = self.claims.lease_pending(limit)
+        live: list[ClaimedAlert] = []
+        gone: list[ClaimedAlert] = []
+        for claim in leased:
+            counter = claim.alert.counter
+            policy = policies.get(counter.tenant_id, counter.policy_id)
+            active = policy is not None and policy.status is PolicyStatus.ACTIVE
+            (live if active else gone).append(claim)
+        if gone:
+            self.claims.skip(gone, "the policy was deleted or paused before the alert was delivered")
+        report = self._deliver(live)
+        return replace(report, raised=len(leased), skipped=len(gone))
+
+    def _deliver(self, claims: Sequence[ClaimedAlert]) -> ThresholdReport:
+        handled: list[ClaimedAlert] = []
         failures: list[str] = []
         sent = announced = forecasts = 0
-        for claim in outcome.pending:
+        for claim in claims:
             updated = claim
             try:
                 if not updated.notified:
@@ -110,18 +144,7 @@ class AlertService:
                     updated = replace(updated, announced=True)
             except DeliveryFailed as error:
                 failures.append(f"{updated.alert.alert_id}: {error}")
-            if updated != claim:
-                progressed.append(updated)
-        if progressed:
-            self.claims.record_delivery(progressed)
-        report = ThresholdReport(
-            raised=len(alerts),
-            sent=sent,
-            announced=announced,
-            forecasts=forecasts,
-            deduplicated=outcome.duplicates,
-            failures=failures,
-        )
-        if failures:
-            raise AlertDeliveryIncomplete(report)
-        return report
+            handled.append(updated)
+        if handled:
+            self.claims.record_delivery(handled)
+        return ThresholdReport(sent=sent, announced=announced, forecasts=forecasts, failures=failures)
