@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from budget_service.local.tokens import DEFAULT_STATE_DIR
+from budget_service.template import TEMPLATE_PATH
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     local.add_argument(
         "--state-dir", type=Path, default=DEFAULT_STATE_DIR, help="holds the token signing key"
     )
+    local.add_argument("--template", type=Path, default=TEMPLATE_PATH, help="the SAM template to run")
     local.add_argument("--verbose", action="store_true", help="handler logs, metrics and every API request")
     token = commands.add_parser("token", help="print a bearer token the local API accepts")
     token.add_argument("--tenant", required=True)
@@ -61,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
                 ready_file=args.ready_file or args.state_dir / "ready.json",
                 state_dir=args.state_dir,
                 verbose=args.verbose,
+                template_path=args.template,
             )
         )
     if args.command == "token":

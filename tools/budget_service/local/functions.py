@@ -9,6 +9,7 @@ import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from budget_service.lambda_context import LocalLambdaContext
@@ -49,9 +50,9 @@ def function_specs(template: Mapping[str, Any]) -> dict[str, FunctionSpec]:
     return specs
 
 
-def layer_paths(template: Mapping[str, Any]) -> list[str]:
+def layer_paths(template: Mapping[str, Any], base: Path = PROJECT_ROOT) -> list[str]:
     return [
-        str(PROJECT_ROOT / str(layer.properties["ContentUri"]))
+        str(base / str(layer.properties["ContentUri"]))
         for layer in resources(dict(template), "AWS::Serverless::LayerVersion")
     ]
 
@@ -89,13 +90,15 @@ class LocalFunction:
                 raise FunctionError(f"{self.spec.logical_id}: {type(error).__name__}: {error}") from error
 
 
-def load_functions(template: Mapping[str, Any], environment: Mapping[str, str]) -> dict[str, LocalFunction]:
+def load_functions(
+    template: Mapping[str, Any], environment: Mapping[str, str], base: Path = PROJECT_ROOT
+) -> dict[str, LocalFunction]:
     """Import every function's handler with the layer and its code on the path. The environments of
     all functions are merged into this process's (their names do not clash, except the service name
     used in logs), since the handlers read them at import and at first use."""
     specs = function_specs(template)
     os.environ.update(environment)
-    for path in [*layer_paths(template), *(str(PROJECT_ROOT / s.code_uri) for s in specs.values())]:
+    for path in [*layer_paths(template, base), *(str(base / s.code_uri) for s in specs.values())]:
         if path not in sys.path:
             sys.path.insert(0, path)
     loaded = {}

@@ -33,7 +33,10 @@ from budget_service.template import TEMPLATE_PATH, load_template
 
 REGION = "eu-west-1"
 NAME_PREFIX = "budget-local"
+# Two queues on the alert topic: one the runner tails and prints, one left for the user (its URL is
+# in the ready file), so that reading alerts elsewhere never races the console.
 ALERT_SUBSCRIBER_QUEUE = f"{NAME_PREFIX}-alert-subscriber"
+ALERT_TAIL_QUEUE = f"{NAME_PREFIX}-alert-tail"
 
 
 class StackError(Exception):
@@ -81,6 +84,7 @@ class AlertTail:
                 self._stop.wait(0.5)
                 continue
             for message in response.get("Messages", []):
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
                 envelope = json.loads(message["Body"])
                 alert = json.loads(envelope["Message"])
                 self.received.append(alert)
@@ -155,7 +159,8 @@ class LocalStack:
             physical_name, config.region, self.endpoint, template=template
         )
         sqs = self._client("sqs")
-        alert_queue_url = self._subscribe_alert_queue(sqs)
+        alert_queue_url = self._subscribe_alert_queue(sqs, ALERT_SUBSCRIBER_QUEUE)
+        tail_queue_url = self._subscribe_alert_queue(sqs, ALERT_TAIL_QUEUE)
 
         environment: dict[str, str] = {}
         for spec in specs.values():
@@ -168,7 +173,10 @@ class LocalStack:
                 "POWERTOOLS_SERVICE_NAME": "budget-local",
             }
         )
-        self.functions = load_functions(template, environment)
+        try:
+            self.functions = load_functions(template, environment, config.template_path.resolve().parent)
+        except (ImportError, AttributeError) as error:
+            raise StackError(f"cannot load a function's handler: {error}") from None
 
         audiences = params.get("JwtAudience") or "budget-service"
         verifier = TokenVerifier(config.state_dir, str(audiences).split(","))
@@ -177,7 +185,7 @@ class LocalStack:
         )
         self._api.start()
         self._start_mappings(sqs)
-        self.alert_tail = AlertTail(sqs, alert_queue_url)
+        self.alert_tail = AlertTail(sqs, tail_queue_url)
         self.alert_tail.start()
 
         self.ready = {
@@ -229,8 +237,8 @@ class LocalStack:
     def _client(self, service: Any) -> Any:
         return boto3.client(service, region_name=self.config.region, endpoint_url=self.endpoint)
 
-    def _subscribe_alert_queue(self, sqs: Any) -> str:
-        url = str(sqs.create_queue(QueueName=ALERT_SUBSCRIBER_QUEUE)["QueueUrl"])
+    def _subscribe_alert_queue(self, sqs: Any, name: str) -> str:
+        url = str(sqs.create_queue(QueueName=name)["QueueUrl"])
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         self._client("sns").subscribe(TopicArn=self.created["AlertTopic"].arn, Protocol="sqs", Endpoint=arn)
         return url
