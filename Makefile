@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml sdk/pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint typecheck unit integration e2e clean bench events
+.PHONY: demo local test lint typecheck unit integration e2e clean bench events
 
 $(STAMP): pyproject.toml sdk/pyproject.toml
 	rm -f $(VENV)/.installed-*
@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml sdk/pyproject.toml
 
 demo: $(STAMP)  ## run the service's main job locally
 	$(BIN)/budget-service demo
+
+local: $(STAMP)  ## the local stack, until Ctrl-C
+	$(BIN)/budget-service local
 
 test: lint typecheck  ## every check and every test, as CI runs them
 	$(BIN)/pytest
@@ -31,8 +34,11 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/pytest tests/integration
 
+e2e: $(STAMP)
+	$(BIN)/pytest tests/e2e
+
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .budget-local
 
 bench: $(STAMP)  ## benchmarks, printed as JSON
 	$(BIN)/python -W ignore bench/ingest_bench.py
