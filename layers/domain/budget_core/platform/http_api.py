@@ -21,7 +21,7 @@ from budget_core.domain.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
-from budget_core.platform.http_errors import ErrorResponse, proxy_error
+from budget_core.platform.http_errors import ErrorResponse, GatewayMessage, proxy_error
 from budget_core.platform.settings import get_settings
 
 PRINCIPAL = "principal"
@@ -113,10 +113,17 @@ def error_responses(*statuses: int) -> dict[int, OpenAPIResponse]:
         422: "A field is invalid; details name it",
         503: "A dependency is busy; retry",
     }
-    return {
-        status: {
+    documented: dict[int, OpenAPIResponse] = {
+        # Every route sits behind the JWT authorizer, which answers this before the function runs.
+        401: {
+            "description": "The JWT authorizer refused the token (missing, expired, not signed by the "
+            "issuer, or for another audience)",
+            "content": {"application/json": {"model": GatewayMessage}},
+        }
+    }
+    for status in statuses:
+        documented[status] = {
             "description": descriptions[status],
             "content": {"application/json": {"model": ErrorResponse}},
         }
-        for status in statuses
-    }
+    return documented

@@ -69,6 +69,12 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
+class GatewayMessage(BaseModel):
+    """What API Gateway itself answers (its JWT authorizer's 401, for one), before any function."""
+
+    message: str
+
+
 def error_json(code: str, message: str, details: Sequence[dict[str, Any]] = ()) -> str:
     body = {"error": {"code": code, "message": message, "details": list(details)}}
     return json.dumps(body, separators=(",", ":"))
