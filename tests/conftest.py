@@ -8,6 +8,7 @@ from moto import mock_aws
 from budget_core.platform.settings import get_settings
 from budget_service.moto_isolation import serialize_dynamodb_operations
 from tests.support.aws import TEST_ENVIRONMENT, AwsResources, create_resources
+from tests.support.handlers import clear_handler_caches
 
 serialize_dynamodb_operations()
 
@@ -28,20 +29,6 @@ def aws() -> Iterator[AwsResources]:
 @pytest.fixture
 def fresh_handlers() -> Iterator[None]:
     """Each test starts from a cold start of every handler (no cached clients or tenant configs)."""
-    import alerts_app
-    import policy_api_app
-    import usage_ingest_app
-
-    def clear() -> None:
-        # every lru_cache'd builder of the handler modules (clients, services, caches)
-        for module in (policy_api_app, usage_ingest_app, alerts_app):
-            for value in list(vars(module).values()):
-                if (
-                    callable(getattr(value, "cache_clear", None))
-                    and getattr(value, "__module__", "") == module.__name__
-                ):
-                    value.cache_clear()
-
-    clear()
+    clear_handler_caches()
     yield
-    clear()
+    clear_handler_caches()
