@@ -8,11 +8,17 @@ of a batch failed the later ones are left for that retry, so alerts keep their o
 
 from __future__ import annotations
 
+import gc
+
+# Init allocates many long-lived objects (modules, models, validators): collecting while it runs only
+# costs cold-start time. Collection is back on, with those objects frozen, at the end of the module.
+gc.disable()
+
 import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -20,19 +26,19 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 from pydantic import BaseModel, ConfigDict
 
-from budget_core.adapters.counter_items import COUNTER_ENTITY, snapshot_from_image
+from budget_core.adapters.counter_images import COUNTER_ENTITY, snapshot_from_image
 from budget_core.adapters.dynamodb_alert_claims import DynamoDBAlertClaims
 from budget_core.adapters.dynamodb_codec import from_item
-from budget_core.adapters.dynamodb_policy_repository import DynamoDBPolicyRepository
 from budget_core.adapters.eventbridge_budget_events import EventBridgeBudgetEvents
 from budget_core.adapters.sns_alert_notifier import SnsAlertNotifier
-from budget_core.adapters.sqs_dead_letters import SqsDeadLetters
 from budget_core.domain.alert_service import AlertDeliveryIncomplete, AlertService, ThresholdReport
 from budget_core.domain.alerting import CounterSnapshot, ForecastRule
-from budget_core.domain.ingestion_ports import Rejection
 from budget_core.platform.batch import RetryLater
 from budget_core.platform.observability import logger, metrics
 from budget_core.platform.settings import get_settings
+
+if TYPE_CHECKING:
+    from budget_core.adapters.sqs_dead_letters import SqsDeadLetters
 
 
 class StreamChange(BaseModel):
@@ -87,6 +93,8 @@ def alert_service() -> AlertService:
 
 @lru_cache(maxsize=1)
 def dead_letters() -> SqsDeadLetters:
+    from budget_core.adapters.sqs_dead_letters import SqsDeadLetters  # rare: off the cold start
+
     url = get_settings().alert_dead_letter_queue_url
     if url is None:
         raise RuntimeError("ALERT_DLQ_URL is not set: unreadable counters would have nowhere to go")
@@ -175,6 +183,8 @@ def _count(report: ThresholdReport) -> None:
 
 
 def _dead_letter(record: TableStreamRecord, reason: str) -> None:
+    from budget_core.domain.ingestion_ports import Rejection
+
     raw = json.dumps(record.model_dump(mode="json"), separators=(",", ":")).encode()
     unsent = dead_letters().send([Rejection(record.dynamodb.SequenceNumber, reason, raw)])
     if unsent:
@@ -188,6 +198,8 @@ def _dead_letter(record: TableStreamRecord, reason: str) -> None:
 def redeliver_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """AlertRedeliveryFunction (scheduled): delivers the claims the stream left pending."""
     del event, context
+    from budget_core.adapters.dynamodb_policy_repository import DynamoDBPolicyRepository
+
     policies = DynamoDBPolicyRepository(dynamodb(), get_settings().table_name)
     report = alert_service().redeliver_pending(policies)
     _count(report)
@@ -212,3 +224,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         event=event, record_handler=handle_record, processor=processor, context=context
     )
     return dict(response)
+
+
+gc.freeze()
+gc.enable()

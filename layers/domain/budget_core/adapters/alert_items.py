@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Any
 
 from budget_core.adapters.keys import PENDING_ALERTS_PARTITION, alert_claim_key, alert_history_partition
-from budget_core.domain.alert_history import AlertRecord
 from budget_core.domain.alert_service import ClaimedAlert
 from budget_core.domain.alerting import Alert, AlertKind, CounterSnapshot
 from budget_core.domain.periods import TOTAL_KEY
@@ -99,7 +98,3 @@ def claimed_from_item(item: dict[str, Any]) -> ClaimedAlert:
     return ClaimedAlert(
         alert_from_item(item), notified="notified_at" in item, announced="announced_at" in item
     )
-
-
-def record_from_item(item: dict[str, Any]) -> AlertRecord:
-    return AlertRecord(alert_from_item(item), delivered="notified_at" in item, skipped="skipped_at" in item)

@@ -23,7 +23,7 @@ from budget_core.adapters.keys import PENDING_ALERTS_PARTITION, policy_key
 from budget_core.domain.alert_service import ClaimedAlert, ClaimOutcome
 from budget_core.domain.alerting import Alert
 from budget_core.domain.errors import ServiceBusy
-from budget_core.domain.policy import PolicyStatus
+from budget_core.domain.policy_enums import PolicyStatus
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -9,7 +9,7 @@ import re
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
-from budget_core.adapters.alert_items import record_from_item
+from budget_core.adapters.alert_items import alert_from_item
 from budget_core.adapters.dynamodb_codec import from_item, to_item
 from budget_core.adapters.keys import ALERT_PREFIX, alert_history_partition, policy_partition
 from budget_core.domain.alert_history import AlertQuery, AlertRecord
@@ -69,6 +69,10 @@ class DynamoDBAlertHistory:
             if len(records) >= query.limit:
                 break
         return Page(records, _encode_token(position, scope))
+
+
+def record_from_item(item: dict[str, Any]) -> AlertRecord:
+    return AlertRecord(alert_from_item(item), delivered="notified_at" in item, skipped="skipped_at" in item)
 
 
 def _query_scope(query: AlertQuery) -> str:

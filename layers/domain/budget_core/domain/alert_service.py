@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from budget_core.domain.alerting import Alert, AlertKind, CounterSnapshot, ForecastRule, detect_crossings
-from budget_core.domain.policy import PolicyStatus
-from budget_core.domain.ports import PolicyRepository
+from budget_core.domain.policy_enums import PolicyStatus
+
+if TYPE_CHECKING:
+    from budget_core.domain.ports import PolicyRepository
 
 
 class DeliveryFailed(Exception):

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from budget_core.domain.policy import Period
+from budget_core.domain.policy_enums import Period
 
 TOTAL_KEY = "total"
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)

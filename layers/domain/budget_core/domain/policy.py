@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from enum import StrEnum
 from functools import lru_cache
 from importlib import resources
 from typing import Annotated, Any, Self
@@ -13,51 +12,19 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from budget_core.domain.money import MAX_MONEY, Money
 
+# Re-exported: the enums are part of this module's public names.
+from budget_core.domain.policy_enums import Enforcement as Enforcement
+from budget_core.domain.policy_enums import FailMode as FailMode
+from budget_core.domain.policy_enums import Period as Period
+from budget_core.domain.policy_enums import PolicyStatus as PolicyStatus
+from budget_core.domain.policy_enums import ScopeType as ScopeType
+from budget_core.domain.policy_enums import UsageKind as UsageKind
+
 POLICY_ID = re.compile(r"^pol_[0-9a-f]{28}$")  # what ids.new_id("pol") makes
 SCOPE_ID_PATTERN = r"^[A-Za-z0-9._:@/+=-]{1,128}$"
 FILTER_VALUE_PATTERN = r"^[A-Za-z0-9._:/@+-]{1,128}$"
 DEFAULT_THRESHOLDS = (50, 80, 100)
 MAX_THRESHOLDS = 10
-
-
-class ScopeType(StrEnum):
-    TENANT = "tenant"
-    TEAM = "team"
-    USER = "user"
-    API_KEY = "api_key"
-    PROJECT = "project"
-
-
-class Period(StrEnum):
-    DAY = "day"
-    WEEK = "week"
-    MONTH = "month"
-    QUARTER = "quarter"
-    YEAR = "year"
-    TOTAL = "total"
-
-
-class Enforcement(StrEnum):
-    HARD = "hard"
-    SOFT = "soft"
-
-
-class FailMode(StrEnum):
-    """What a check answers when the spend counters cannot be read."""
-
-    OPEN = "open"  # allow
-    CLOSED = "closed"  # deny
-
-
-class PolicyStatus(StrEnum):
-    ACTIVE = "active"
-    PAUSED = "paused"
-
-
-class UsageKind(StrEnum):
-    LLM = "llm"
-    IMAGE = "image"
-    CUSTOM = "custom"
 
 
 class _Strict(BaseModel):

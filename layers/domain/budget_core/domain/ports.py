@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
-from budget_core.domain.lifecycle import PolicyLifecycleEvent
-from budget_core.domain.policy import Policy, PolicyStatus, ScopeType
+from budget_core.domain.policy_enums import PolicyStatus, ScopeType
+
+if TYPE_CHECKING:
+    from budget_core.domain.lifecycle import PolicyLifecycleEvent
+    from budget_core.domain.policy import Policy
 
 T = TypeVar("T")
 

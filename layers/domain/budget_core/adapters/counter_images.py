@@ -1,0 +1,73 @@
+"""Spend counters as the table stream shows them: the alert function's view of a counter item,
+light on imports because it is on that function's cold start."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from budget_core.domain.alerting import CounterSnapshot
+from budget_core.domain.policy_enums import PolicyStatus
+
+COUNTER_ENTITY = "counter"  # the entity of counter items (counter_items.py writes them)
+
+
+def snapshot_from_image(image: dict[str, Any]) -> CounterSnapshot:
+    """The counter of a table-stream image; ValueError naming the attribute when the item is not a
+    counter this service wrote."""
+    if image.get("entity") != COUNTER_ENTITY:
+        raise ValueError(f"not a spend counter (entity={image.get('entity')!r})")
+    limit = _decimal(image, "limit_usd")
+    if limit <= 0:
+        raise ValueError("limit_usd is not positive")
+    scope_id = image.get("scope_id")
+    try:
+        thresholds = tuple(int(t) for t in image.get("thresholds", []))
+    except (TypeError, ValueError):
+        raise ValueError("thresholds are not whole numbers") from None
+    return CounterSnapshot(
+        tenant_id=_text(image, "tenant_id"),
+        policy_id=_text(image, "policy_id"),
+        policy_name=_text(image, "policy_name"),
+        policy_active=image.get("policy_status") == PolicyStatus.ACTIVE.value,
+        scope_type=_text(image, "scope_type"),
+        scope_id=str(scope_id) if scope_id is not None else None,
+        period=_text(image, "period"),
+        period_key=_text(image, "period_key"),
+        period_start=_moment(image, "period_start"),
+        period_end=_moment(image, "period_end"),
+        limit_usd=limit,
+        thresholds=thresholds,
+        forecast_alerts=bool(image.get("forecast_alerts", False)),
+        spent_usd=_decimal(image, "spent_usd", default=Decimal(0)),
+        updated_at=_moment(image, "updated_at"),
+    )
+
+
+def _text(image: dict[str, Any], name: str) -> str:
+    value = image.get(name)
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{name} is missing")
+    return value
+
+
+def _decimal(image: dict[str, Any], name: str, default: Decimal | None = None) -> Decimal:
+    value: Any = image.get(name, default)
+    try:
+        number = Decimal(value)
+    except (TypeError, ValueError, ArithmeticError):
+        raise ValueError(f"{name} is missing or not a number") from None
+    if not number.is_finite():
+        raise ValueError(f"{name} is not a finite number")
+    return number
+
+
+def _moment(image: dict[str, Any], name: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(_text(image, name))
+    except ValueError:
+        raise ValueError(f"{name} is missing or not an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"{name} has no time zone")
+    return moment
