@@ -3,8 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml sdk/pyproject.toml | cksum | cut -d' ' -f1)
+# checkov pins its own boto3 and packaging: it gets a virtual environment of its own.
+CHECKOV_VERSION := 3.3.30
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 
-.PHONY: demo local test lint typecheck unit integration e2e clean bench events
+.PHONY: demo local test lint typecheck security unit integration e2e clean bench events
 
 $(STAMP): pyproject.toml sdk/pyproject.toml
 	rm -f $(VENV)/.installed-*
@@ -18,7 +22,7 @@ demo: $(STAMP)  ## run the service's main job locally
 local: $(STAMP)  ## the local stack, until Ctrl-C
 	$(BIN)/budget-service local
 
-test: lint typecheck  ## every check and every test, as CI runs them
+test: lint typecheck security  ## every check and every test, as CI runs them
 	$(BIN)/pytest
 
 lint: $(STAMP)
@@ -27,6 +31,17 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy layers/domain/budget_core functions tools sdk/budget_sdk
+
+$(CHECKOV_STAMP):
+	rm -rf $(CHECKOV_VENV)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION)
+	touch $@
+
+security: $(STAMP) $(CHECKOV_STAMP)  ## checkov on the SAM-expanded template (exceptions: Metadata.checkov.skip, with reasons)
+	mkdir -p .aws-sam
+	$(BIN)/budget-service expand-template > .aws-sam/expanded.json
+	$(CHECKOV_VENV)/bin/checkov -f .aws-sam/expanded.json --framework cloudformation --compact --quiet --skip-download
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
@@ -38,7 +53,7 @@ e2e: $(STAMP)
 	$(BIN)/pytest tests/e2e
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .budget-local
+	rm -rf $(VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .budget-local
 
 bench: $(STAMP)  ## benchmarks, printed as JSON
 	$(BIN)/python -W ignore bench/ingest_bench.py

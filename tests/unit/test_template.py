@@ -115,3 +115,73 @@ def test_the_layer_installs_the_versions_the_project_pins() -> None:
     assert layer_pins
     for name, version in layer_pins.items():
         assert project_pins.get(name) == version, name
+
+
+def _expanded_policies() -> dict[str, list[dict[str, Any]]]:
+    """Every IAM statement of every role in the SAM-expanded template, by role."""
+    from budget_service.template_check import expand
+
+    expanded = expand(load_template())
+    statements: dict[str, list[dict[str, Any]]] = {}
+    for logical_id, body in expanded["Resources"].items():
+        if body["Type"] != "AWS::IAM::Role":
+            continue
+        for policy in body["Properties"].get("Policies", []):
+            found = policy["PolicyDocument"]["Statement"]
+            statements.setdefault(logical_id, []).extend(found if isinstance(found, list) else [found])
+    return statements
+
+
+def test_no_role_may_do_everything_to_anything() -> None:
+    roles = _expanded_policies()
+    assert len(roles) == 4  # one per function
+    for role, statements in roles.items():
+        for statement in statements:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert not [a for a in actions if a == "*" or a.endswith(":*")], (role, actions)
+            resources = statement.get("Resource")
+            assert resources != "*" or all(a.startswith(("xray:", "logs:")) for a in actions), (
+                role,
+                statement,
+            )
+
+
+def test_each_function_has_only_the_table_actions_its_code_uses() -> None:
+    def table_actions(role_prefix: str) -> set[str]:
+        found: set[str] = set()
+        for role, statements in _expanded_policies().items():
+            if role.startswith(role_prefix):
+                for statement in statements:
+                    actions = (
+                        statement["Action"]
+                        if isinstance(statement["Action"], list)
+                        else [statement["Action"]]
+                    )
+                    found |= {a for a in actions if a.startswith("dynamodb:")}
+        return found
+
+    assert "dynamodb:DeleteItem" not in table_actions("UsageIngestFunction")
+    assert "dynamodb:Scan" not in table_actions("")  # nothing scans (DESIGN, lessons from the field)
+    assert table_actions("AlertRedeliveryFunction") == {
+        "dynamodb:Query",
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+    }
+
+
+def test_every_log_group_keeps_logs_for_a_bounded_time_and_every_store_is_encrypted() -> None:
+    resources = load_template()["Resources"]
+    for logical_id, body in resources.items():
+        props = body.get("Properties", {})
+        if body["Type"] == "AWS::Logs::LogGroup":
+            assert "RetentionInDays" in props, logical_id
+        if body["Type"] == "AWS::Serverless::Function":
+            assert "LogGroup" in props.get("LoggingConfig", {}), logical_id
+        if body["Type"] == "AWS::SNS::Topic":
+            assert props.get("KmsMasterKeyId"), logical_id
+        if body["Type"] == "AWS::SQS::Queue":
+            assert props.get("SqsManagedSseEnabled") or props.get("KmsMasterKeyId"), logical_id
+        if body["Type"] == "AWS::Kinesis::Stream":
+            assert props["StreamEncryption"]["EncryptionType"] == "KMS", logical_id
+        if body["Type"] == "AWS::DynamoDB::Table":
+            assert props["SSESpecification"]["SSEEnabled"] is True, logical_id

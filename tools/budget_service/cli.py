@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     simulate.add_argument("--seed", type=int, default=7)
     check = commands.add_parser("check-template", help="expand template.yaml with SAM and lint the result")
     check.add_argument("template", nargs="?", help="path of the template (default: template.yaml)")
+    expand = commands.add_parser("expand-template", help="print template.yaml after the SAM transform (JSON)")
+    expand.add_argument("template", nargs="?", type=Path, default=TEMPLATE_PATH)
     events = commands.add_parser(
         "make-events", help="rebuild events/usage_ingest/kinesis_*.json from the sources"
     )
@@ -79,6 +81,14 @@ def main(argv: list[str] | None = None) -> int:
 
         for path in write_kinesis_samples(restamp=args.restamp):
             print(f"wrote {path}")
+        return 0
+    if args.command == "expand-template":
+        import json
+
+        from budget_service.template import load_template
+        from budget_service.template_check import expand as expand_template
+
+        print(json.dumps(expand_template(load_template(args.template)), indent=1, default=str))
         return 0
     if args.command == "check-template":
         from budget_service.template_check import main as check_main
