@@ -80,7 +80,6 @@ IfMatch = Annotated[
     Header(
         alias="if-match",
         description='The policy version the change is based on, as its ETag gives it ("3")',
-        pattern=r'^(?:W/)?(?:"[0-9]{1,18}"|[0-9]{1,18})$',
     ),
 ]
 

@@ -1,0 +1,52 @@
+"""The benchmarks run in CI. Counted figures (requests, write units, dollars from them) are held to
+their targets; timed figures (cold start) are only checked to have been measured, never asserted
+against a clock: they are ratios for people to read, machines are too noisy to gate on."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+from budget_service.template import PROJECT_ROOT
+
+
+def _bench(*args: str) -> dict[str, Any]:
+    result = subprocess.run(
+        [sys.executable, "-W", "ignore", *args],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report: dict[str, Any] = json.loads(result.stdout)
+    return report
+
+
+def test_a_million_events_cost_at_most_two_dollars_at_list_prices() -> None:
+    report = _bench("bench/cost_model.py", "--quick")
+    assert report["inputs"]["write_request_units_per_event"] <= 3.0
+    assert report["inputs"]["dynamodb_requests_per_1000_events"] <= 20
+    assert report["usd_per_million_events"] <= report["target_usd_per_million_events"] == 2.0
+    assert report["lines_usd"]["dynamodb_writes"] >= report["exactly_once_event_records_usd"]
+
+
+def test_alerting_costs_no_request_for_a_quiet_record_and_two_per_crossing() -> None:
+    report = _bench("bench/alert_bench.py")
+    assert report["records_crossing"] == 3  # 50, 80 and 100 of the budget
+    assert report["dynamodb_requests_per_quiet_record"] == 0
+    assert report["dynamodb_requests_per_crossing_record"] <= 2
+    assert report["sns_publishes_per_crossing_record"] == [1, 1, 1]
+    assert "sns:Publish" not in report["calls_on_redelivery_of_every_record"]
+
+
+def test_the_cold_start_of_every_function_is_measured_without_network() -> None:
+    report = _bench("bench/cold_start.py", "--runs", "3")
+    functions = {"PolicyApiFunction", "UsageIngestFunction", "AlertFunction", "AlertRedeliveryFunction"}
+    assert set(report["functions"]) == functions
+    assert report["errors"] == {}
+    assert report["network_calls"] == {}
+    assert all(f["ratio_to_baseline"] > 0 for f in report["functions"].values())
