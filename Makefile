@@ -59,6 +59,9 @@ bench: $(STAMP)  ## benchmarks, printed as JSON
 	$(BIN)/python -W ignore bench/ingest_bench.py
 	$(BIN)/python -W ignore bench/check_bench.py
 	$(BIN)/python -W ignore bench/alert_bench.py
+	$(BIN)/python -W ignore bench/cost_model.py
+	$(BIN)/python -W ignore bench/cold_start.py
+	$(BIN)/python -W ignore bench/hot_key.py
 
 events: $(STAMP)  ## rebuild the Kinesis sample events from events/usage_ingest/sources
 	$(BIN)/budget-service make-events

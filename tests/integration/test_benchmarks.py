@@ -50,3 +50,14 @@ def test_the_cold_start_of_every_function_is_measured_without_network() -> None:
     assert report["errors"] == {}
     assert report["network_calls"] == {}
     assert all(f["ratio_to_baseline"] > 0 for f in report["functions"].values())
+
+
+def test_the_hot_counter_arithmetic_matches_the_scale_doc() -> None:
+    report = _bench("bench/hot_key.py")
+    by_rate = {row["events_per_second"]: row for row in report["rates"]}
+    assert by_rate[1000]["kinesis_shards_needed"] == report["template"]["template_shards"]
+    assert by_rate[10_000]["share_of_item_ceiling"] < 0.5  # within one item, with headroom
+    assert by_rate[100_000]["write_shards_needed_at_50pct_headroom"] > 1  # past it: write sharding
+    scale_doc = (PROJECT_ROOT / "docs" / "scale.md").read_text()
+    for row in report["rates"]:
+        assert f"| {row['hot_counter_writes_per_second']:,.0f} |" in scale_doc, row
