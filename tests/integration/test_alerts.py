@@ -148,12 +148,7 @@ def test_an_alert_whose_publish_failed_once_still_arrives_once(
     api: Api, aws: AwsResources, spender: Spender, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given the alert topic refuses the next publish
-    sns = FlakyClient(boto3.client("sns", region_name=REGION))
-    sns.fail_next("publish", lambda _: _unavailable("Publish"))
-    real_client = boto3.client
-    monkeypatch.setattr(
-        alerts_app.boto3, "client", lambda name, *a, **k: sns if name == "sns" else real_client(name, *a, **k)
-    )
+    sns = _failing_sns(monkeypatch, failures=1)
     _policy(api)
     # When spend crosses 50 % (the driver plays Lambda's retry of the failed record)
     spender.spend("60")
