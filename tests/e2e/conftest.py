@@ -75,8 +75,9 @@ class LocalStack:
         )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """One stack per test module: the fuzzer's traffic never slows another module's stream."""
     state_dir = tmp_path_factory.mktemp("local-stack")
     ready_file = state_dir / "ready.json"
     log = (state_dir / "local.log").open("w")

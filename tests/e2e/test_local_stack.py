@@ -5,6 +5,8 @@ the dead-letter queue."""
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import time
 import uuid
@@ -14,9 +16,11 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from budget_sdk import BudgetRecorder, KinesisTransport
 from budget_service.local.api_client import ApiClient
+from budget_service.local.tokens import signing_key
 from tests.e2e.conftest import LocalStack, budget_service, free_port, wait_for
 
 
@@ -62,22 +66,40 @@ def test_policy_crud_over_http(local_stack: LocalStack) -> None:
 def test_the_authorizer_refuses_what_api_gateway_refuses(local_stack: LocalStack) -> None:
     url = local_stack.ready["api_url"]
     tenant = _tenant()
+    key = signing_key(local_stack.state_dir)  # the stack's own key: only the named flaw is wrong
     now = int(time.time())
-    good_claims = {"iss": "https://budget-service.local/", "aud": "budget-service", "sub": "x",
-                   "iat": now, "exp": now + 600, "tenant_id": tenant, "roles": ["admin"]}  # fmt: skip
-    stranger_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    expired = local_stack.token(tenant, "admin", ttl=-60)
-    wrong_audience = _resign(local_stack.token(tenant, "admin"), {"aud": "someone-else"})
-    unsigned = _unsigned(good_claims)
-    foreign = jwt.encode(good_claims, stranger_key, algorithm="RS256")
-    for token in (None, "garbage", expired, wrong_audience, unsigned, foreign):
+    claims = {"iss": "https://budget-service.local/", "aud": "budget-service", "sub": "x",
+              "iat": now, "exp": now + 600, "tenant_id": tenant, "roles": ["admin"]}  # fmt: skip
+
+    def signed(changes: dict[str, Any], drop: str | None = None) -> str:
+        body = {k: v for k, v in {**claims, **changes}.items() if k != drop}
+        return jwt.encode(body, key, algorithm="RS256", headers={"kid": "budget-local-1"})
+
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public_pem = key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    refused = {
+        "no token": None,
+        "garbage": "garbage",
+        "expired": local_stack.token(tenant, "admin", ttl=-60),
+        "another audience": signed({"aud": "someone-else"}),
+        "another issuer": signed({"iss": "https://evil.example/"}),
+        "no expiry": signed({}, drop="exp"),
+        "unsigned": _unsigned(claims),
+        "signed by a stranger": jwt.encode(claims, stranger, algorithm="RS256"),
+        "HMAC with the public key": _hmac_with(public_pem, claims),
+    }
+    for flaw, token in refused.items():
         answer = ApiClient(url, token).get("/v1/policies")
-        assert (answer.status, answer.body) == (401, {"message": "Unauthorized"}), token
+        assert (answer.status, answer.body) == (401, {"message": "Unauthorized"}), flaw
+    # The same claims, well signed, pass; API Gateway also takes the token without "Bearer "
+    assert ApiClient(url, signed({})).get("/v1/policies").status == 200
+    bare = ApiClient(url, None).call("GET", "/v1/policies", headers={"authorization": signed({})})
+    assert bare.status == 200
     # A valid token without the needed role is the function's 403
     viewer = ApiClient(url, local_stack.token(tenant, "viewer"))
     body = {"name": "x", "scope": {"type": "tenant"}, "period": "day", "limit_usd": "1"}
     assert viewer.post("/v1/policies", body).status == 403
-    assert ApiClient(url, local_stack.token(tenant, "viewer")).get("/v1/nowhere").status == 404
+    assert viewer.get("/v1/nowhere").status == 404
 
 
 def _unsigned(claims: dict[str, Any]) -> str:
@@ -87,12 +109,16 @@ def _unsigned(claims: dict[str, Any]) -> str:
     return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
 
 
-def _resign(token: str, changes: dict[str, Any]) -> str:
-    """The same claims with ``changes``, signed by a key the stack does not know."""
-    claims = {**jwt.decode(token, options={"verify_signature": False}), **changes}
-    return jwt.encode(
-        claims, rsa.generate_private_key(public_exponent=65537, key_size=2048), algorithm="RS256"
-    )
+def _hmac_with(secret: bytes, claims: dict[str, Any]) -> str:
+    """The classic algorithm confusion: HS256 keyed with the verifier's public key."""
+
+    def part(value: bytes) -> str:
+        return base64.urlsafe_b64encode(value).decode().rstrip("=")
+
+    header = part(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    signing_input = f"{header}.{part(json.dumps(claims).encode())}"
+    signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{part(signature)}"
 
 
 def test_usage_through_kinesis_and_http_is_summed_and_a_check_turns_to_deny(local_stack: LocalStack) -> None:
@@ -145,17 +171,19 @@ def test_an_alert_reaches_the_subscribed_queue(local_stack: LocalStack) -> None:
         {"events": [{"event_id": "a1", "timestamp": _now(), "kind": "custom", "cost_usd": "0.85"}]},
     )
     sqs = local_stack.client("sqs")
+    queue_url = local_stack.ready["alert_queue_url"]
     received: list[dict[str, Any]] = []
 
     def mine() -> list[dict[str, Any]]:
-        response = sqs.receive_message(QueueUrl=local_stack.ready["alert_queue_url"], MaxNumberOfMessages=10)
+        response = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)
         for message in response.get("Messages", []):
             alert = json.loads(json.loads(message["Body"])["Message"])
+            # other tests' alerts are taken off too, so that none lingers invisible on the queue
+            sqs.delete_message(
+                QueueUrl=local_stack.ready["alert_queue_url"], ReceiptHandle=message["ReceiptHandle"]
+            )
             if alert["tenant_id"] == tenant:
                 received.append(alert)
-                sqs.delete_message(
-                    QueueUrl=local_stack.ready["alert_queue_url"], ReceiptHandle=message["ReceiptHandle"]
-                )
         return received if len(received) >= 2 else []
 
     assert wait_for(mine), "no alert arrived"

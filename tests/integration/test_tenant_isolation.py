@@ -99,7 +99,7 @@ class World:
             body = {**event, "tenant_id": TENANTS[1 - who]} if forge else event
             response = self.call(who, "record_usage", body={"events": [body]})
             assert response.status == 202
-            self.usage.invoke(self.usage.read_new())
+            assert self.usage.invoke(self.usage.read_new()) == {"batchItemFailures": []}
         else:
             assert self.usage.deliver([{**event, "tenant_id": me.name}]) == {"batchItemFailures": []}
         me.spent += Decimal(cost)

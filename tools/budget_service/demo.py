@@ -189,7 +189,7 @@ def _stream_usage(
                 last_drawn = time.monotonic()
         recorder.close(timeout=30)
         deadline = time.monotonic() + 60
-        while not stack.wait_idle(timeout=0.5) and time.monotonic() < deadline:
+        while not stack.wait_idle(timeout=1.5) and time.monotonic() < deadline:
             live.update(_view(apis, policies, stack, sent, total))
         time.sleep(1.0)  # the alert tail's last receive
         live.update(_view(apis, policies, stack, sent, total))

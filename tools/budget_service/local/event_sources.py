@@ -127,7 +127,8 @@ class MappingStats:
 
 
 class EventSourceMapping:
-    """One poller thread per mapping; shards are served in turn, each in order."""
+    """One poller thread per shard, as Lambda polls each shard on its own; a shard's records are
+    delivered in order, the next batch only once the previous one is done."""
 
     def __init__(
         self,
@@ -144,49 +145,65 @@ class EventSourceMapping:
         self._sqs, self._queue_urls, self._log = sqs, queue_urls_by_arn, log
         self._idle = idle_sleep_seconds
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"esm-{name}", daemon=True)
+        self._threads: list[threading.Thread] = []
+        self._shard_idle: dict[str, threading.Event] = {}
         self.stats = MappingStats()
-        self.idle = threading.Event()  # set while nothing is waiting to be processed
 
     def start(self) -> None:
-        self._thread.start()
+        for shard_id in self.source.shards():
+            self._shard_idle[shard_id] = threading.Event()
+            thread = threading.Thread(
+                target=self._poll, args=(shard_id,), name=f"esm-{self.name}-{shard_id}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=30)
+        for thread in self._threads:
+            thread.join(timeout=30)
 
-    def _run(self) -> None:
+    def is_idle(self) -> bool:
+        """Every shard found nothing new at its last look."""
+        return all(event.is_set() for event in self._shard_idle.values())
+
+    def _poll(self, shard_id: str) -> None:
+        idle = self._shard_idle[shard_id]
         while not self._stop.is_set():
             try:
-                worked = False
-                for shard_id in self.source.shards():
-                    batch = self._collect(shard_id)
-                    if batch:
-                        worked = True
-                        self.idle.clear()
-                        self._deliver(shard_id, batch)
-                if not worked:
-                    self.idle.set()
+                batch, read = self._collect(shard_id)
+                if not read:
+                    idle.set()
                     self._stop.wait(self._idle)
+                    continue
+                if batch:
+                    self._deliver(shard_id, batch)
             except Exception as error:  # the runner keeps polling whatever one round did
-                self._log(f"[{self.name}] poller error: {type(error).__name__}: {error}")
+                self._log(f"[{self.name}] poller error on {shard_id}: {type(error).__name__}: {error}")
                 self._stop.wait(1.0)
 
-    def _collect(self, shard_id: str) -> list[dict[str, Any]]:
-        batch = self.source.read(shard_id, self.config.batch_size)
-        if not batch:
-            return []
-        deadline = time.monotonic() + self.config.window_seconds
-        while len(batch) < self.config.batch_size and time.monotonic() < deadline and not self._stop.is_set():
-            more = self.source.read(shard_id, self.config.batch_size - len(batch))
-            if more:
-                batch.extend(more)
-            else:
-                self._stop.wait(min(0.1, max(0.0, deadline - time.monotonic())))
-        self.stats.records_read += len(batch)
-        kept = [r for r in batch if self.config.filter.matches(r)]
-        self.stats.records_filtered_out += len(batch) - len(kept)
-        return kept
+    def _collect(self, shard_id: str) -> tuple[list[dict[str, Any]], int]:
+        """(records that pass the filter, records read): like Lambda, the filter applies before
+        batching, so a batch fills with matching records until the batch size, the batching window
+        or the end of the shard."""
+        kept: list[dict[str, Any]] = []
+        read = 0
+        deadline: float | None = None
+        while len(kept) < self.config.batch_size and not self._stop.is_set():
+            got = self.source.read(shard_id, self.config.batch_size - len(kept))
+            if got:
+                self._shard_idle[shard_id].clear()  # busy from the first record on, window included
+                self.stats.records_read += len(got)
+                read += len(got)
+                kept.extend(r for r in got if self.config.filter.matches(r))
+                if deadline is None:
+                    deadline = time.monotonic() + self.config.window_seconds
+                continue
+            if deadline is None or time.monotonic() >= deadline or not kept:
+                break
+            self._stop.wait(min(0.1, max(0.0, deadline - time.monotonic())))
+        self.stats.records_filtered_out += read - len(kept)
+        return kept, read
 
     def _deliver(self, shard_id: str, records: list[dict[str, Any]]) -> None:
         pending = records
@@ -222,9 +239,11 @@ class EventSourceMapping:
         of the batch fails the whole batch, as in Lambda."""
         if not self.config.report_item_failures or not isinstance(result, dict):
             return None
-        failures = result.get("batchItemFailures") or []
+        failures = result.get("batchItemFailures")
         if not failures:
             return None
+        if not isinstance(failures, list) or not all(isinstance(f, dict) for f in failures):
+            return 0  # a malformed answer is a failure of the whole batch
         positions = {self.source.sequence_number(r): i for i, r in enumerate(records)}
         indexes = [positions.get(str(f.get("itemIdentifier"))) for f in failures]
         if any(i is None for i in indexes):

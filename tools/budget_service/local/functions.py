@@ -63,6 +63,11 @@ def function_environment(
     return {name: str(resolve(value, created, params, region)) for name, value in spec.environment.items()}
 
 
+# Lambda runs each function in its own process; here they share one, and with it Powertools'
+# module-level logger and metrics. One invocation at a time keeps that shared state consistent.
+ONE_INVOCATION_AT_A_TIME = threading.Lock()
+
+
 class FunctionError(Exception):
     """The handler raised: Lambda reports a function error, the runner keeps serving."""
 
@@ -71,12 +76,12 @@ class FunctionError(Exception):
 class LocalFunction:
     spec: FunctionSpec
     handler: Any
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: threading.Lock = field(default=ONE_INVOCATION_AT_A_TIME)
     invocations: int = 0
     errors: int = 0
 
     def invoke(self, event: dict[str, Any]) -> Any:
-        with self.lock:  # one event at a time, like one Lambda instance
+        with self.lock:
             self.invocations += 1
             context = LocalLambdaContext(
                 function_name=self.spec.logical_id,

@@ -56,7 +56,7 @@ def payload_v2(
     path_parameters: dict[str, str],
     method: str,
     target: str,
-    headers: Mapping[str, str],
+    headers: Mapping[str, str] | list[tuple[str, str]],
     body: bytes,
     claims: dict[str, str],
     source_ip: str,
@@ -67,8 +67,12 @@ def payload_v2(
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
         query[name] = f"{query[name]},{value}" if name in query else value  # as API Gateway joins them
     lowered: dict[str, str] = {}
-    for name, value in headers.items():
+    cookies: list[str] = []
+    for name, value in headers.items() if isinstance(headers, Mapping) else headers:
         key = name.lower()
+        if key == "cookie":  # payload 2.0 moves cookies out of the headers
+            cookies.extend(c.strip() for c in value.split(";") if c.strip())
+            continue
         lowered[key] = f"{lowered[key]},{value}" if key in lowered else value
     try:
         text, encoded = body.decode("utf-8"), False
@@ -101,6 +105,8 @@ def payload_v2(
         },
         "isBase64Encoded": encoded,
     }
+    if cookies:
+        event["cookies"] = cookies
     if query:
         event["queryStringParameters"] = query
     if path_parameters:
@@ -142,7 +148,12 @@ class LocalHttpApi:
         self._thread.join(timeout=5)
 
     def answer(
-        self, method: str, target: str, headers: Mapping[str, str], body: bytes, ip: str
+        self,
+        method: str,
+        target: str,
+        headers: Mapping[str, str] | list[tuple[str, str]],
+        body: bytes,
+        ip: str,
     ) -> tuple[int, dict[str, str], bytes]:
         """(status, headers, body) as API Gateway would answer."""
         self.requests += 1
@@ -155,7 +166,8 @@ class LocalHttpApi:
             return _message(HTTPStatus.NOT_FOUND, "Not Found")
         route, match = chosen
         try:
-            authorization = next((v for k, v in headers.items() if k.lower() == "authorization"), None)
+            pairs = headers.items() if isinstance(headers, Mapping) else headers
+            authorization = next((v for k, v in pairs if k.lower() == "authorization"), None)
             claims = gateway_claims(self.verifier.claims(authorization))
         except InvalidToken:
             return _message(HTTPStatus.UNAUTHORIZED, "Unauthorized")
@@ -168,7 +180,11 @@ class LocalHttpApi:
         except FunctionError as error:
             self.log(f"[api] {route.key}: the function raised: {error}")
             return _message(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal Server Error")
-        status, response_headers, payload = _lambda_response(result)
+        try:
+            status, response_headers, payload = _lambda_response(result)
+        except (TypeError, ValueError, KeyError) as error:
+            self.log(f"[api] {route.key}: the function's answer is not a valid response: {error}")
+            return _message(HTTPStatus.BAD_GATEWAY, "Internal Server Error")
         self.log(f"[api] {method} {target} -> {status} ({(time.perf_counter() - started) * 1000:.0f} ms)")
         return status, response_headers, payload
 
@@ -179,11 +195,18 @@ class LocalHttpApi:
             protocol_version = "HTTP/1.1"
 
             def _serve(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                body = self.rfile.read(length) if length else b""
-                status, headers, payload = api.answer(
-                    self.command, self.path, dict(self.headers.items()), body, self.client_address[0]
-                )
+                try:
+                    length = int(self.headers.get("content-length") or 0)
+                    if length < 0 or self.headers.get("transfer-encoding"):
+                        raise ValueError("no chunked bodies")
+                except ValueError:
+                    status, headers, payload = _message(HTTPStatus.BAD_REQUEST, "Bad Request")
+                    self.close_connection = True
+                else:
+                    body = self.rfile.read(length) if length else b""
+                    status, headers, payload = api.answer(
+                        self.command, self.path, list(self.headers.items()), body, self.client_address[0]
+                    )
                 self.send_response(status)
                 for name, value in headers.items():
                     if name.lower() not in ("content-length", "connection", "transfer-encoding"):

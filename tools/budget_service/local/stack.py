@@ -10,6 +10,7 @@ import os
 import re
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,6 +99,8 @@ def physical_name(logical_id: str) -> str:
 
 def ensure_port_free(port: int, what: str) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # as the servers will bind it: a port in TIME_WAIT after a previous run is free to reuse
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
@@ -225,14 +228,23 @@ class LocalStack:
             self.config.ready_file.unlink(missing_ok=True)
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
-        """True once every mapping has found nothing new to deliver (twice in a row)."""
-        for _ in range(2):
-            for mapping in self.mappings:
-                mapping.idle.clear()
-            for mapping in self.mappings:
-                if not mapping.idle.wait(timeout):
-                    return False
-        return True
+        """True once every shard of every mapping has found nothing new, and nothing was read or
+        invoked across two looks in a row (one mapping's work can feed another: ingest writes what
+        the alert mapping reads)."""
+        deadline = time.monotonic() + timeout
+        quiet_looks = 0
+        last: tuple[int, ...] | None = None
+        while time.monotonic() < deadline:
+            activity = tuple(n for m in self.mappings for n in (m.stats.records_read, m.stats.invocations))
+            if all(m.is_idle() for m in self.mappings) and activity == last:
+                quiet_looks += 1
+                if quiet_looks >= 2:
+                    return True
+            else:
+                quiet_looks = 0
+            last = activity
+            time.sleep(0.3)
+        return False
 
     def _client(self, service: Any) -> Any:
         return boto3.client(service, region_name=self.config.region, endpoint_url=self.endpoint)

@@ -3,8 +3,8 @@ API Gateway's JWT authorizer verifies them (signature, issuer, audience, expiry)
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 LOCAL_ISSUER = "https://budget-service.local/"
 KEY_FILE = "jwt-signing-key.pem"
+KEY_ID = "budget-local-1"  # API Gateway picks the issuer's key by the token's kid
 DEFAULT_STATE_DIR = Path(".budget-local")
 
 
@@ -31,11 +32,21 @@ def signing_key(state_dir: Path) -> rsa.RSAPrivateKey:
         pem = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        temporary = path.with_suffix(f".{uuid.uuid4().hex}.tmp")
-        temporary.write_bytes(pem)
-        temporary.chmod(0o600)
-        temporary.replace(path)  # two first uses at once: one key wins, both read it back
-    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        try:
+            # created owner-only and exclusively: of two first uses at once, the first key stays
+            # and both read it back
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(pem)
+    for _ in range(50):  # the winner may still be writing it
+        text = path.read_bytes()
+        if text.rstrip().endswith(b"-----END PRIVATE KEY-----"):
+            break
+        time.sleep(0.02)
+    loaded = serialization.load_pem_private_key(text, password=None)
     if not isinstance(loaded, rsa.RSAPrivateKey):
         raise InvalidToken(f"{path} is not an RSA key")
     return loaded
@@ -61,7 +72,7 @@ def make_token(
         tenant_claim: tenant,
         roles_claim: list(roles),
     }
-    return jwt.encode(claims, signing_key(state_dir), algorithm="RS256")
+    return jwt.encode(claims, signing_key(state_dir), algorithm="RS256", headers={"kid": KEY_ID})
 
 
 class TokenVerifier:
@@ -72,20 +83,27 @@ class TokenVerifier:
 
     def claims(self, authorization: str | None) -> dict[str, Any]:
         """The verified claims of ``Authorization: Bearer <jwt>``; InvalidToken otherwise."""
-        if not authorization or not authorization.lower().startswith("bearer "):
-            raise InvalidToken("no bearer token")
-        token = authorization[7:].strip()
+        if not authorization or not authorization.strip():
+            raise InvalidToken("no token")
+        # API Gateway takes the header's value with or without the "Bearer " prefix
+        token = authorization.strip()
+        if token.lower().startswith("bearer "):
+            token = token[7:].strip()
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
                 self._public_key,
                 algorithms=["RS256"],  # "none" and HMAC-with-the-public-key are refused
-                audience=self._audiences,
                 issuer=self._issuer,
-                options={"require": ["exp", "iss", "aud"]},
+                options={"require": ["exp", "iss"], "verify_aud": False},
             )
         except jwt.PyJWTError as error:
             raise InvalidToken(str(error)) from None
+        # the audience is "aud", or "client_id" when there is no "aud" (access tokens), as in API Gateway
+        audience = claims.get("aud", claims.get("client_id"))
+        audiences = audience if isinstance(audience, list) else [audience]
+        if not set(map(str, audiences)) & set(self._audiences):
+            raise InvalidToken("the token is for another audience")
         return claims
 
 
@@ -95,6 +113,8 @@ def gateway_claims(claims: dict[str, Any]) -> dict[str, str]:
     for name, value in claims.items():
         if isinstance(value, list):
             flat[name] = "[" + " ".join(str(v) for v in value) + "]"
+        elif isinstance(value, bool):
+            flat[name] = "true" if value else "false"
         else:
             flat[name] = str(value)
     return flat
