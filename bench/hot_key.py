@@ -1,12 +1,13 @@
 """Hot-key arithmetic, simulated with the real batching code (run: `python bench/hot_key.py`).
 
 The busiest item of the table is the spend counter of a tenant-wide policy of the biggest tenant:
-every event of that tenant moves it. For 1k, 10k and 100k events per second of ONE tenant (the
-worst case), this prints how many Kinesis shards the stream needs, how many batches the event source
-mapping runs at once (shards x ParallelizationFactor, from template.yaml), how big they get (BatchSize,
-batching window), how many transactions of a batch touch the hot counter (counted by running the
-ingest function's own plan_commits on a synthetic batch), and so the writes per second and write
-units per second on that one item, against DynamoDB's per-item ceiling of 1,000 WCU/s.
+every event of that tenant moves it. For a tenant sending 1k, 10k and 100k events per second this
+prints, for the DESIGN partition key (tenant_id: one shard per tenant, one batch at a time) and for
+spread keys (the tenant's records on every shard, batches in parallel): the shards, the batches that
+write the counter at once (shards x ParallelizationFactor, from template.yaml), their size
+(BatchSize, batching window), how many transactions of a batch touch the counter (counted by running
+the ingest function's own plan_commits on a synthetic batch), and so the writes and write units per
+second on that one item, against DynamoDB's per-item ceiling of 1,000 WCU/s.
 """
 
 from __future__ import annotations
@@ -97,42 +98,54 @@ def _counter_update_wcu() -> int:
     return write_units(item_size(to_item(item)), transactional=True)
 
 
+def _single_tenant_row(
+    rate: int, mapping: dict[str, Any], wcu_per_update: int, spread: bool
+) -> dict[str, Any]:
+    """The busiest counter: a tenant-wide policy of a tenant sending ``rate`` events/s. With the
+    DESIGN partition key (tenant_id) all of them land on one shard, whose records one batch at a
+    time carries in order; with spread keys they use every shard the rate needs, in parallel."""
+    shards = max(mapping["template_shards"], math.ceil(rate / KINESIS_RECORDS_PER_SHARD_SECOND))
+    tenant_shards = shards if spread else 1
+    tenant_rate = rate if spread else min(rate, KINESIS_RECORDS_PER_SHARD_SECOND)
+    concurrent = tenant_shards * mapping["parallelization_factor"] if spread else 1
+    per_batcher = tenant_rate / concurrent
+    batch = int(min(mapping["batch_size"], max(1, per_batcher * mapping["window_seconds"])))
+    batches_per_second = tenant_rate / batch
+    transactions, touching = _touches_per_batch(batch)
+    updates = batches_per_second * touching
+    wcu = updates * wcu_per_update
+    return {
+        "tenant_events_per_second": rate,
+        "partition_key": "spread (tenant#n)" if spread else "tenant_id (DESIGN)",
+        "accepted_events_per_second": tenant_rate,
+        "stream_shards": shards,
+        "concurrent_batches_on_the_counter": concurrent,
+        "events_per_batch": batch,
+        "transactions_per_batch": transactions,
+        "transactions_touching_hot_counter": touching,
+        "hot_counter_writes_per_second": round(updates, 1),
+        "hot_counter_wcu_per_second": round(wcu, 1),
+        "share_of_item_ceiling": round(wcu / ITEM_WCU_PER_SECOND, 3),
+        "write_shards_needed_at_50pct_headroom": max(1, math.ceil(wcu / (ITEM_WCU_PER_SECOND * HEADROOM))),
+    }
+
+
 def simulate() -> dict[str, Any]:
     mapping = _mapping()
     wcu_per_update = _counter_update_wcu()
-    rows = []
-    for rate in RATES:
-        shards = max(mapping["template_shards"], math.ceil(rate / KINESIS_RECORDS_PER_SHARD_SECOND))
-        concurrent = shards * mapping["parallelization_factor"]
-        per_batcher = rate / concurrent
-        batch = int(min(mapping["batch_size"], max(1, per_batcher * mapping["window_seconds"])))
-        batches_per_second = rate / batch
-        transactions, touching = _touches_per_batch(batch)
-        updates = batches_per_second * touching
-        wcu = updates * wcu_per_update
-        rows.append(
-            {
-                "events_per_second": rate,
-                "kinesis_shards_needed": shards,
-                "concurrent_batches": concurrent,
-                "events_per_batch": batch,
-                "batches_per_second": round(batches_per_second, 1),
-                "transactions_per_batch": transactions,
-                "transactions_touching_hot_counter": touching,
-                "hot_counter_writes_per_second": round(updates, 1),
-                "hot_counter_wcu_per_second": round(wcu, 1),
-                "share_of_item_ceiling": round(wcu / ITEM_WCU_PER_SECOND, 3),
-                "write_shards_needed_at_50pct_headroom": max(
-                    1, math.ceil(wcu / (ITEM_WCU_PER_SECOND * HEADROOM))
-                ),
-            }
-        )
+    _, touching_full = _touches_per_batch(mapping["batch_size"])
+    events_per_transaction = mapping["batch_size"] / touching_full
+    ceiling_events = ITEM_WCU_PER_SECOND / wcu_per_update * events_per_transaction
     return {
-        "simulation": "hot counter of one tenant-wide policy, all traffic from one tenant",
+        "simulation": "the hot counter: a tenant-wide policy of the busiest tenant",
         "template": mapping,
         "wcu_per_counter_update": wcu_per_update,
         "item_wcu_ceiling_per_second": ITEM_WCU_PER_SECOND,
-        "rates": rows,
+        "events_per_counter_write_in_full_batches": round(events_per_transaction, 1),
+        "one_tenant_events_per_second_at_item_ceiling": round(ceiling_events),
+        "one_tenant_events_per_second_at_half_the_ceiling": round(ceiling_events * HEADROOM),
+        "tenant_partition_key": [_single_tenant_row(r, mapping, wcu_per_update, spread=False) for r in RATES],
+        "spread_partition_key": [_single_tenant_row(r, mapping, wcu_per_update, spread=True) for r in RATES],
     }
 
 

@@ -54,10 +54,20 @@ def test_the_cold_start_of_every_function_is_measured_without_network() -> None:
 
 def test_the_hot_counter_arithmetic_matches_the_scale_doc() -> None:
     report = _bench("bench/hot_key.py")
-    by_rate = {row["events_per_second"]: row for row in report["rates"]}
-    assert by_rate[1000]["kinesis_shards_needed"] == report["template"]["template_shards"]
-    assert by_rate[10_000]["share_of_item_ceiling"] < 0.5  # within one item, with headroom
-    assert by_rate[100_000]["write_shards_needed_at_50pct_headroom"] > 1  # past it: write sharding
+    by_tenant_key = {row["tenant_events_per_second"]: row for row in report["tenant_partition_key"]}
+    spread = {row["tenant_events_per_second"]: row for row in report["spread_partition_key"]}
+    # one shard per tenant: its counter is written by one batch at a time, far below the ceiling
+    assert all(row["concurrent_batches_on_the_counter"] == 1 for row in by_tenant_key.values())
+    assert by_tenant_key[100_000]["accepted_events_per_second"] == 1000
+    assert by_tenant_key[100_000]["share_of_item_ceiling"] < 0.1
+    # spread keys: fine at 10k, past the ceiling at 100k, where write sharding takes over
+    assert spread[10_000]["share_of_item_ceiling"] < 0.5
+    assert spread[100_000]["write_shards_needed_at_50pct_headroom"] > 1
     scale_doc = (PROJECT_ROOT / "docs" / "scale.md").read_text()
-    for row in report["rates"]:
+    for row in [*report["tenant_partition_key"], *report["spread_partition_key"]]:
         assert f"| {row['hot_counter_writes_per_second']:,.0f} |" in scale_doc, row
+    for figure in (
+        "one_tenant_events_per_second_at_item_ceiling",
+        "one_tenant_events_per_second_at_half_the_ceiling",
+    ):
+        assert f"~{round(report[figure], -2):,}" in scale_doc, figure
