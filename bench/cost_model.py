@@ -28,6 +28,9 @@ PRICES_USD = {
     "lambda_per_gb_second_x86": 0.0000166667,
     "lambda_per_million_requests": 0.20,
     "kinesis_per_shard_hour": 0.015,
+    "kinesis_extended_retention_per_shard_hour": 0.020,  # the template keeps 168 h
+    "dynamodb_storage_per_gb_month": 0.25,
+    "dynamodb_pitr_per_gb_month": 0.20,
     "kinesis_per_million_put_payload_units": 0.014,
     "sns_per_million_publishes": 0.50,
     "eventbridge_per_million_events": 1.00,
@@ -37,6 +40,8 @@ ASSUMPTIONS = {
     "alerts_per_million_events": 200,  # threshold + forecast messages (each also a bus event)
     "dynamodb_round_trip_ms": 8,  # for the wall-clock Lambda estimate only
     "write_units_per_crossing": 5,  # claim transaction (ConditionCheck + put) and the delivery record
+    "item_overhead_bytes": 100,  # DynamoDB's per-item storage overhead
+    "retention_days": 90,  # UsageRetentionDays: event records stay this long (TTL)
 }
 TARGET_USD_PER_MILLION = 2.00
 MILLION = 1_000_000
@@ -81,7 +86,9 @@ def cost(measured: dict[str, Any], template: dict[str, Any]) -> dict[str, Any]:
         "lambda_requests": invocations / MILLION * p["lambda_per_million_requests"],
         # one 25 KB payload unit per event (an event is well under 1 KB)
         "kinesis_put_payload_units": p["kinesis_per_million_put_payload_units"],
-        "kinesis_shard_hours": hours * template["usage_shards"] * p["kinesis_per_shard_hour"],
+        "kinesis_shard_hours": hours
+        * template["usage_shards"]
+        * (p["kinesis_per_shard_hour"] + p["kinesis_extended_retention_per_shard_hour"]),
         "sns_alerts": a["alerts_per_million_events"] / MILLION * p["sns_per_million_publishes"],
         "eventbridge_budget_events": a["alerts_per_million_events"]
         / MILLION
@@ -89,6 +96,10 @@ def cost(measured: dict[str, Any], template: dict[str, Any]) -> dict[str, Any]:
     }
     total = sum(lines.values())
     wall_clock_lambda = wall_seconds * memory_gb * p["lambda_per_gb_second_x86"]
+    # Storage is paid per month while the records live, not per event; shown apart, over the retention.
+    item_bytes = requests["detail"].get("average_put_item_bytes", 0) + a["item_overhead_bytes"]
+    gigabyte_months = item_bytes * MILLION / 1e9 * a["retention_days"] / 30.4
+    storage = gigabyte_months * (p["dynamodb_storage_per_gb_month"] + p["dynamodb_pitr_per_gb_month"])
     return {
         "usd_per_million_events": round(total, 4),
         "lines_usd": {k: round(v, 5) for k, v in lines.items()},
@@ -102,6 +113,8 @@ def cost(measured: dict[str, Any], template: dict[str, Any]) -> dict[str, Any]:
             **ASSUMPTIONS,
         },
         "lambda_if_billed_on_wall_clock_usd": round(wall_clock_lambda, 5),
+        "storage_over_retention_usd": round(storage, 4),
+        "with_storage_usd_per_million_events": round(total + storage, 4),
         "exactly_once_event_records_usd": round(2 * p["dynamodb_per_million_write_request_units"], 3),
     } | _naive(requests)
 

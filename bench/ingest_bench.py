@@ -121,6 +121,7 @@ def measure_requests(with_naive: bool = True) -> dict[str, Any]:
             "requests": sum(counter.requests.values()),
             "requests_by_operation": dict(counter.requests),
             "transactional_actions": counter.transactional_actions,
+            "average_put_item_bytes": round(sum(counter.puts) / max(len(counter.puts), 1)),
             "write_units": counter.write_units(reader, "bench-budget"),
         }
 
