@@ -232,3 +232,25 @@ def test_a_port_in_use_and_an_unreadable_template_are_clear_messages(tmp_path: A
                             "--state-dir", str(tmp_path), "--template", str(broken))  # fmt: skip
     assert result.returncode == 2
     assert "cannot read the template" in result.stderr
+
+
+def test_simulate_streams_realistic_usage_that_gets_counted(local_stack: LocalStack) -> None:
+    # When `budget-service simulate` runs against the stack for two seconds
+    ready_file = local_stack.state_dir / "ready.json"
+    result = budget_service(
+        "simulate", "--ready-file", str(ready_file), "--rate", "40", "--duration", "2", "--seed", "3"
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    sent = json.loads(result.stdout)
+    assert sent["events"] == 80
+    assert (sent["failed"], sent["refused"]) == (0, 0)
+    assert any(model.startswith(("dall-e", "gpt-image")) for model in sent["by_model"])  # image calls too
+    assert len(sent["by_model"]) >= 4  # a mix of providers' models
+    # Then both simulated tenants' summaries count every event, priced
+    apis = [local_stack.api(tenant, "viewer") for tenant in ("acme", "globex")]
+
+    def counted() -> int:
+        return sum(api.get("/v1/usage/summary").body["events"] for api in apis)
+
+    assert wait_for(lambda: counted() == 80), counted()
+    assert all(Decimal(api.get("/v1/usage/summary").body["cost_usd"]) > 0 for api in apis)
