@@ -12,7 +12,7 @@ import gc
 gc.disable()
 
 import json
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Annotated, Any
 
@@ -58,7 +58,7 @@ from budget_core.domain.policy_service import PolicyService
 from budget_core.domain.ports import PolicyQuery
 from budget_core.domain.pricing.pricer import Pricer
 from budget_core.domain.tenant_config_cache import CachedTenantConfig
-from budget_core.domain.usage_queries import TrendGranularity, UsageQueries, UsageQuery
+from budget_core.domain.usage_queries import TrendGranularity, UsageQueries, UsageQuery, as_utc
 from budget_core.domain.usage_submission import MAX_EVENTS_PER_REQUEST, UsageSubmission
 from budget_core.platform.http_api import (
     current_principal,
@@ -303,15 +303,11 @@ def list_alerts(
     next_token: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> Response[AlertPage]:
     moment = _moment("since", since)
-    if isinstance(moment, date) and not isinstance(moment, datetime):
-        moment = datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
-    elif isinstance(moment, datetime) and moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
     query = AlertQuery(
         limit=limit or get_settings().default_page_size,
         next_token=next_token,
         policy_id=policy_id,
-        since=moment,
+        since=as_utc(moment) if moment is not None else None,
     )
     page = alert_history().list_alerts(current_principal(app), query)
     return _json(200, AlertPage(items=[AlertView.of(r) for r in page.items], next_token=page.next_token))

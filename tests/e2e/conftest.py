@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,15 +18,10 @@ import boto3
 import pytest
 
 from budget_service.local.api_client import ApiClient
+from budget_service.local.stack import free_port
 from budget_service.template import PROJECT_ROOT
 
 START_TIMEOUT_SECONDS = 90
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def budget_service(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:

@@ -20,8 +20,9 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from budget_sdk import BudgetRecorder, KinesisTransport
 from budget_service.local.api_client import ApiClient
+from budget_service.local.stack import free_port
 from budget_service.local.tokens import signing_key
-from tests.e2e.conftest import LocalStack, budget_service, free_port, wait_for
+from tests.e2e.conftest import LocalStack, budget_service, wait_for
 
 
 def _tenant() -> str:

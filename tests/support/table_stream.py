@@ -13,6 +13,7 @@ import alerts_app
 from budget_service.lambda_context import LocalLambdaContext
 from budget_service.table_stream_events import lambda_event, lambda_record, read_new_records, template_filter
 from tests.support.aws import REGION, AwsResources
+from tests.support.retries import retry_from_lowest_failure
 
 ALERT_FUNCTION = "AlertFunction"
 ALERT_EVENT = "SpendCounters"
@@ -41,19 +42,10 @@ class TableStreamDriver:
         return result
 
     def deliver(self, records: list[dict[str, Any]], max_attempts: int = 10) -> int:
-        """Plays Lambda's retries: re-invokes from the lowest reported failure until none is left.
-        Returns the number of invocations."""
-        pending = records
-        for attempt in range(1, max_attempts + 1):
-            if not pending:
-                return attempt - 1
-            result = self.invoke(pending)
-            failures = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
-            if not failures:
-                return attempt
-            lowest = min(failures, key=int)
-            pending = [r for r in pending if int(r["dynamodb"]["SequenceNumber"]) >= int(lowest)]
-        raise AssertionError(f"still failing after {max_attempts} invocations")
+        """Plays Lambda's retry of a batch; returns the number of invocations."""
+        return retry_from_lowest_failure(
+            self.invoke, records, lambda r: r["dynamodb"]["SequenceNumber"], max_attempts
+        )
 
     def pump(self) -> list[dict[str, Any]]:
         """Hands every new counter record to the function; returns those records."""

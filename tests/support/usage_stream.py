@@ -12,6 +12,7 @@ import usage_ingest_app
 from budget_service.kinesis_events import lambda_event
 from budget_service.lambda_context import LocalLambdaContext
 from tests.support.aws import REGION, USAGE_STREAM_NAME, AwsResources
+from tests.support.retries import retry_from_lowest_failure
 
 
 @dataclass
@@ -57,14 +58,5 @@ class UsageStreamDriver:
         return self.invoke(self.read_new())
 
     def deliver_until_done(self, records: list[dict[str, Any]], max_attempts: int = 20) -> int:
-        """Plays Lambda's retry: re-invokes from the lowest reported failure until none is left.
-        Returns the number of invocations."""
-        pending = records
-        for attempt in range(1, max_attempts + 1):
-            result = self.invoke(pending)
-            failures = [f["itemIdentifier"] for f in result.get("batchItemFailures", [])]
-            if not failures:
-                return attempt
-            lowest = min(failures, key=int)
-            pending = [r for r in pending if int(r["SequenceNumber"]) >= int(lowest)]
-        raise AssertionError(f"still failing after {max_attempts} invocations")
+        """Plays Lambda's retry of a batch; returns the number of invocations."""
+        return retry_from_lowest_failure(self.invoke, records, lambda r: r["SequenceNumber"], max_attempts)

@@ -6,7 +6,6 @@ refused, and exits 0 with a summary when every step did what it should."""
 
 from __future__ import annotations
 
-import socket
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from budget_service.local.api_client import ApiClient, HttpAnswer
-from budget_service.local.stack import LocalConfig, LocalStack
+from budget_service.local.stack import LocalConfig, LocalStack, free_port
 from budget_service.local.tokens import make_token
 
 RATE_PER_SECOND = 60
@@ -38,12 +37,6 @@ POLICIES: list[tuple[str, dict[str, Any]]] = [
 ]  # fmt: skip
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @dataclass
 class Story:
     console: Console
@@ -58,7 +51,7 @@ class Story:
 def run_demo() -> int:
     console = Console()
     with tempfile.TemporaryDirectory(prefix="budget-demo-") as state:
-        config = LocalConfig(api_port=_free_port(), aws_port=_free_port(), state_dir=Path(state))
+        config = LocalConfig(api_port=free_port(), aws_port=free_port(), state_dir=Path(state))
         stack = LocalStack(config, log=lambda line: None)
         console.rule("[bold]Budget Service demo: the local stack, no AWS account, no Docker")
         started = time.monotonic()

@@ -94,7 +94,7 @@ def create_template_resources(
     kinesis = boto3.client("kinesis", **client_args)
     for stream in resources(dict(template), "AWS::Kinesis::Stream"):
         name = physical_name(stream.logical_id)
-        shards = _value(stream.properties.get("ShardCount", 1), params)
+        shards = resolve(stream.properties.get("ShardCount", 1), created, params, region)
         kinesis.create_stream(StreamName=name, ShardCount=int(shards))
         kinesis.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 1})
         encryption = stream.properties.get("StreamEncryption")
@@ -158,12 +158,6 @@ def _ref(name: str, created: Mapping[str, CreatedResource], params: Mapping[str,
         value = params[name]
         return ",".join(value) if isinstance(value, list) else value
     raise KeyError(f"!Ref {name}: not a parameter or a resource created here")
-
-
-def _value(value: Any, params: Mapping[str, Any]) -> Any:
-    if isinstance(value, dict) and "Ref" in value:
-        return params[value["Ref"]]
-    return value
 
 
 @dataclass(frozen=True)

@@ -119,11 +119,7 @@ class TableStreamSource:
 @dataclass
 class MappingStats:
     records_read: int = 0
-    records_filtered_out: int = 0
     invocations: int = 0
-    function_errors: int = 0
-    partial_failures: int = 0
-    batches_dead_lettered: int = 0
 
 
 class EventSourceMapping:
@@ -202,7 +198,6 @@ class EventSourceMapping:
             if deadline is None or time.monotonic() >= deadline or not kept:
                 break
             self._stop.wait(min(0.1, max(0.0, deadline - time.monotonic())))
-        self.stats.records_filtered_out += read - len(kept)
         return kept, read
 
     def _deliver(self, shard_id: str, records: list[dict[str, Any]]) -> None:
@@ -213,7 +208,6 @@ class EventSourceMapping:
             try:
                 result = self.function.invoke({"Records": pending})
             except FunctionError as error:
-                self.stats.function_errors += 1
                 self._log(f"[{self.name}] function error on {len(pending)} records: {error}")
                 if self.config.bisect and len(pending) > 1:
                     half = len(pending) // 2
@@ -225,7 +219,6 @@ class EventSourceMapping:
                 first_failure = self._first_failure(pending, result)
                 if first_failure is None:
                     return
-                self.stats.partial_failures += 1
                 retry_from = first_failure
             pending = pending[retry_from:]
             attempts += 1
@@ -251,7 +244,6 @@ class EventSourceMapping:
         return min(i for i in indexes if i is not None)
 
     def _dead_letter(self, shard_id: str, records: list[dict[str, Any]], attempts: int) -> None:
-        self.stats.batches_dead_lettered += 1
         first, last = self.source.sequence_number(records[0]), self.source.sequence_number(records[-1])
         self._log(f"[{self.name}] retries exhausted: {len(records)} records ({first}..{last}) to the DLQ")
         if self.config.on_failure_arn is None:

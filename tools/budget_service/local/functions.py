@@ -26,7 +26,6 @@ class FunctionSpec:
     events: dict[str, dict[str, Any]]
     timeout_seconds: int
     memory_mb: int
-    layers: list[str] = field(default_factory=list)
 
 
 def function_specs(template: Mapping[str, Any]) -> dict[str, FunctionSpec]:
@@ -45,7 +44,6 @@ def function_specs(template: Mapping[str, Any]) -> dict[str, FunctionSpec]:
             events={name: dict(e) for name, e in props.get("Events", {}).items()},
             timeout_seconds=int(props.get("Timeout", globals_.get("Timeout", 3))),
             memory_mb=int(props.get("MemorySize", globals_.get("MemorySize", 128))),
-            layers=[str(ref.get("Ref")) for ref in props.get("Layers", globals_.get("Layers", []))],
         )
     return specs
 
@@ -77,12 +75,9 @@ class LocalFunction:
     spec: FunctionSpec
     handler: Any
     lock: threading.Lock = field(default=ONE_INVOCATION_AT_A_TIME)
-    invocations: int = 0
-    errors: int = 0
 
     def invoke(self, event: dict[str, Any]) -> Any:
         with self.lock:
-            self.invocations += 1
             context = LocalLambdaContext(
                 function_name=self.spec.logical_id,
                 memory_limit_in_mb=self.spec.memory_mb,
@@ -91,7 +86,6 @@ class LocalFunction:
             try:
                 return self.handler(event, context)
             except Exception as error:
-                self.errors += 1
                 raise FunctionError(f"{self.spec.logical_id}: {type(error).__name__}: {error}") from error
 
 

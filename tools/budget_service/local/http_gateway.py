@@ -129,7 +129,6 @@ class LocalHttpApi:
         self.functions = functions
         self.verifier = verifier
         self.log = log or (lambda message: None)
-        self.requests = 0
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="local-http-api", daemon=True)
@@ -156,7 +155,6 @@ class LocalHttpApi:
         ip: str,
     ) -> tuple[int, dict[str, str], bytes]:
         """(status, headers, body) as API Gateway would answer."""
-        self.requests += 1
         path = urlsplit(target).path
         matched = [(r, m) for r in self.routes if (m := r.pattern.match(path))]
         if not matched:

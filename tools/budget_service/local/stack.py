@@ -97,6 +97,13 @@ def physical_name(logical_id: str) -> str:
     return f"{NAME_PREFIX}-{re.sub(r'(?<=[a-z0-9])(?=[A-Z])', '-', logical_id).lower()}"
 
 
+def free_port() -> int:
+    """A loopback port nobody listens on now (the demo and the tests start stacks on such ports)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def ensure_port_free(port: int, what: str) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         # as the servers will bind it: a port in TIME_WAIT after a previous run is free to reuse

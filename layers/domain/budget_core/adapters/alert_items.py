@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from budget_core.adapters.counter_images import snapshot_attributes, snapshot_from_attributes
 from budget_core.adapters.keys import PENDING_ALERTS_PARTITION, alert_claim_key, alert_history_partition
 from budget_core.domain.alert_service import ClaimedAlert
-from budget_core.domain.alerting import Alert, AlertKind, CounterSnapshot
+from budget_core.domain.alerting import Alert, AlertKind
 from budget_core.domain.periods import TOTAL_KEY
 
 ALERT_ENTITY = "alert"
@@ -39,20 +40,7 @@ def claim_item(alert: Alert, claimed_at: datetime, retention: timedelta, lease: 
         "kind": alert.kind.value,
         "threshold_percent": alert.threshold_percent,
         "forecast_usd": alert.forecast_usd,
-        "tenant_id": c.tenant_id,
-        "policy_id": c.policy_id,
-        "policy_name": c.policy_name,
-        "scope_type": c.scope_type,
-        "scope_id": c.scope_id,
-        "period": c.period,
-        "period_key": c.period_key,
-        "period_start": c.period_start.isoformat(),
-        "period_end": c.period_end.isoformat(),
-        "limit_usd": c.limit_usd,
-        "spent_usd": c.spent_usd,
-        "thresholds": list(c.thresholds),
-        "forecast_alerts": c.forecast_alerts,
-        "crossed_at": alert.crossed_at.isoformat(),
+        **snapshot_attributes(c),
         "claimed_at": claimed_at.isoformat(),
     }
     if alert.notifies_subscribers:
@@ -66,30 +54,12 @@ def claim_item(alert: Alert, claimed_at: datetime, retention: timedelta, lease: 
 
 
 def alert_from_item(item: dict[str, Any]) -> Alert:
-    scope_id = item.get("scope_id")
     forecast = item.get("forecast_usd")
-    counter = CounterSnapshot(
-        tenant_id=str(item["tenant_id"]),
-        policy_id=str(item["policy_id"]),
-        policy_name=str(item["policy_name"]),
-        policy_active=True,
-        scope_type=str(item["scope_type"]),
-        scope_id=str(scope_id) if scope_id is not None else None,
-        period=str(item["period"]),
-        period_key=str(item["period_key"]),
-        period_start=datetime.fromisoformat(item["period_start"]),
-        period_end=datetime.fromisoformat(item["period_end"]),
-        limit_usd=Decimal(item["limit_usd"]),
-        thresholds=tuple(int(t) for t in item.get("thresholds", [])),
-        forecast_alerts=bool(item.get("forecast_alerts", False)),
-        spent_usd=Decimal(item["spent_usd"]),
-        updated_at=datetime.fromisoformat(item["crossed_at"]),
-    )
     return Alert(
         alert_id=str(item["alert_id"]),
         kind=AlertKind(item["kind"]),
         threshold_percent=int(item["threshold_percent"]),
-        counter=counter,
+        counter=snapshot_from_attributes(item),
         forecast_usd=Decimal(forecast) if forecast is not None else None,
     )
 

@@ -18,6 +18,32 @@ def snapshot_from_image(image: dict[str, Any]) -> CounterSnapshot:
     counter this service wrote."""
     if image.get("entity") != COUNTER_ENTITY:
         raise ValueError(f"not a spend counter (entity={image.get('entity')!r})")
+    return snapshot_from_attributes(image)
+
+
+def snapshot_attributes(counter: CounterSnapshot) -> dict[str, Any]:
+    """A snapshot as item attributes, named as on the counter item (alert claims keep one too)."""
+    return {
+        "tenant_id": counter.tenant_id,
+        "policy_id": counter.policy_id,
+        "policy_name": counter.policy_name,
+        "policy_status": (PolicyStatus.ACTIVE if counter.policy_active else PolicyStatus.PAUSED).value,
+        "scope_type": counter.scope_type,
+        "scope_id": counter.scope_id,
+        "period": counter.period,
+        "period_key": counter.period_key,
+        "period_start": counter.period_start.isoformat(),
+        "period_end": counter.period_end.isoformat(),
+        "limit_usd": counter.limit_usd,
+        "thresholds": list(counter.thresholds),
+        "forecast_alerts": counter.forecast_alerts,
+        "spent_usd": counter.spent_usd,
+        "updated_at": counter.updated_at.isoformat(),
+    }
+
+
+def snapshot_from_attributes(image: dict[str, Any]) -> CounterSnapshot:
+    """The inverse of ``snapshot_attributes``; ValueError naming the attribute that is wrong."""
     limit = _decimal(image, "limit_usd")
     if limit <= 0:
         raise ValueError("limit_usd is not positive")

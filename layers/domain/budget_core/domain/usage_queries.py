@@ -32,7 +32,8 @@ class TrendGranularity(StrEnum):
     HOUR = "hour"
 
 
-def _as_utc(value: date | datetime) -> datetime:
+def as_utc(value: date | datetime) -> datetime:
+    """A date is its UTC midnight; a date-time without a zone is UTC."""
     if isinstance(value, datetime):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     return datetime(value.year, value.month, value.day, tzinfo=UTC)
@@ -69,8 +70,8 @@ class UsageQuery(BaseModel):
         cls, start: date | datetime | None, end: date | datetime | None, now: datetime, **scope: str | None
     ) -> UsageQuery:
         return cls(
-            start=_as_utc(start) if start is not None else default_start(now),
-            end=_as_utc(end) if end is not None else now,
+            start=as_utc(start) if start is not None else default_start(now),
+            end=as_utc(end) if end is not None else now,
             **scope,
         )
 
