@@ -63,7 +63,9 @@ def main() -> int:
 
 
 def _run(endpoint: str) -> int:
+    import api_dependencies
     import boto3
+    import check_routes
 
     import policy_api_app
     from budget_service.lambda_context import LocalLambdaContext
@@ -87,9 +89,9 @@ def _run(endpoint: str) -> int:
         requests[model.name] += 1
 
     # a fresh instance: nothing cached
-    for builder in (policy_api_app.dynamodb, policy_api_app.tenant_configs, policy_api_app.budget_guard):
+    for builder in (api_dependencies.dynamodb, api_dependencies.tenant_configs, check_routes.budget_guard):
         builder.cache_clear()
-    policy_api_app.dynamodb().meta.events.register("before-call.dynamodb", count)
+    api_dependencies.dynamodb().meta.events.register("before-call.dynamodb", count)
     answer = policy_api_app.handler(check, LocalLambdaContext())
     assert answer["statusCode"] == 200, answer
     cold = dict(requests)

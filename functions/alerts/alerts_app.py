@@ -26,10 +26,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 from pydantic import BaseModel, ConfigDict
 
-from budget_core.adapters.counter_images import COUNTER_ENTITY, snapshot_from_image
+from budget_core.adapters.counter_images import snapshot_from_image
 from budget_core.adapters.dynamodb_alert_claims import DynamoDBAlertClaims
 from budget_core.adapters.dynamodb_codec import from_item
 from budget_core.adapters.eventbridge_budget_events import EventBridgeBudgetEvents
+from budget_core.adapters.keys import COUNTER_ENTITY
 from budget_core.adapters.sns_alert_notifier import SnsAlertNotifier
 from budget_core.domain.alert_service import AlertDeliveryIncomplete, AlertService, ThresholdReport
 from budget_core.domain.alerting import CounterSnapshot, ForecastRule

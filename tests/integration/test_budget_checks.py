@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import api_dependencies
 import boto3
+import check_routes
 import pytest
 
-import policy_api_app
 from tests.integration.conftest import ApiResponse
 from tests.support.aws import REGION, AwsResources
 from tests.support.flaky_client import FlakyClient, throttled
@@ -147,7 +148,7 @@ def test_viewers_cannot_check(api: Api) -> None:
 @pytest.fixture
 def counting_dynamodb(aws: AwsResources, monkeypatch: pytest.MonkeyPatch) -> FlakyClient:
     client = FlakyClient(boto3.client("dynamodb", region_name=REGION))
-    monkeypatch.setattr(policy_api_app, "dynamodb", lambda: client)
+    monkeypatch.setattr(api_dependencies, "dynamodb", lambda: client)
     return client
 
 
@@ -156,8 +157,8 @@ def test_a_warm_check_costs_one_round_trip_and_a_cold_one_two(
 ) -> None:
     _policy(api)
     _policy(api, scope={"type": "user", "id": "alice"}, period="day")
-    policy_api_app.tenant_configs.cache_clear()
-    policy_api_app.budget_guard.cache_clear()
+    api_dependencies.tenant_configs.cache_clear()
+    check_routes.budget_guard.cache_clear()
     counting_dynamodb.calls.clear()
     _check(api)
     assert counting_dynamodb.calls == {"query": 1, "batch_get_item": 1}

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+import policy_routes
 import pytest
 
-import policy_api_app
 from budget_core.domain.auth import Principal, Role
 from budget_core.domain.errors import PolicyConflict
 from budget_core.domain.policy import NewPolicy
@@ -87,7 +87,7 @@ def test_simultaneous_creates_of_one_slot_give_one_policy_and_conflicts(api: Api
     # serves one request at a time (as in Lambda), so the race runs one level down: the service and
     # repository the handler uses, with the real DynamoDB client.
     api("list_policies")  # cold start: builds the service the handler uses
-    service = policy_api_app.policy_service()
+    service = policy_routes.policy_service()
     new_policy = NewPolicy.model_validate(_body(scope={"type": "user", "id": "racer"}))
     principal = Principal("tenant-acme", frozenset({Role.ADMIN}))
     barrier = threading.Barrier(8)

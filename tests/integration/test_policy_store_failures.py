@@ -7,9 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 import boto3
+import policy_routes
 import pytest
 
-import policy_api_app
 from budget_core.adapters.dynamodb_policy_repository import DynamoDBPolicyRepository
 from budget_core.adapters.eventbridge_publisher import EventBridgePublisher
 from budget_core.domain.clock import SystemClock
@@ -30,7 +30,7 @@ def flaky(aws: AwsResources, monkeypatch: pytest.MonkeyPatch) -> FlakyClient:
         EventBridgePublisher(boto3.client("events", region_name=REGION), EVENT_BUS_NAME),
         SystemClock(),
     )
-    monkeypatch.setattr(policy_api_app, "policy_service", lambda: service)
+    monkeypatch.setattr(policy_routes, "policy_service", lambda: service)
     return client
 
 

@@ -9,11 +9,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import check_routes
+import policy_routes
 import pytest
 
-import policy_api_app
 from budget_core.domain.auth import Principal, Role
-from budget_core.domain.budget_checks import BudgetExceeded, ReservationRequest
+from budget_core.domain.budget_checks import ReservationRequest
+from budget_core.domain.errors import BudgetExceeded
 from tests.integration.conftest import ApiResponse
 from tests.support.aws import AwsResources
 from tests.support.ledger_reads import policy_counter
@@ -48,7 +50,7 @@ def test_two_hundred_concurrent_dollars_against_fifty_give_exactly_fifty_holds(
     # Given a $50 hard limit, and the reservation service the handler runs (one per Lambda instance)
     policy_id = _policy(api)
     api("check_budget", body={"team_id": "research", "estimated_cost_usd": "0"})  # cold start
-    guard = policy_api_app.budget_guard()
+    guard = check_routes.budget_guard()
     request = ReservationRequest.model_validate(
         {"team_id": "research", "estimated_cost_usd": "1", "ttl_seconds": 3600}
     )
@@ -86,7 +88,7 @@ def test_two_hundred_concurrent_dollars_against_fifty_give_exactly_fifty_holds(
     real_now = guard.now
     guard.now = lambda: real_now() + timedelta(seconds=3601)
     # Then nothing is reserved, without any sweeper having run
-    view = policy_api_app.budget_status()
+    view = policy_routes.budget_status()
     view.now = guard.now
     assert _status(api, policy_id)["reserved_usd"] == "0.00"
     # And the room is there again for a new reservation

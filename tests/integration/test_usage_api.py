@@ -110,8 +110,8 @@ def test_records_the_stream_rejects_are_retried_until_they_are_in(
     api: Api, aws: AwsResources, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import boto3
+    import usage_routes
 
-    import policy_api_app
     from budget_core.adapters.kinesis_usage_forwarder import KinesisUsageForwarder
     from budget_core.domain.clock import SystemClock
     from budget_core.domain.usage_submission import UsageSubmission
@@ -122,7 +122,7 @@ def test_records_the_stream_rejects_are_retried_until_they_are_in(
     kinesis = FlakyClient(boto3.client("kinesis", region_name=REGION))
     kinesis.intercept_next("put_records", reject_every_other_record)
     submission = UsageSubmission(KinesisUsageForwarder(kinesis, USAGE_STREAM_NAME), SystemClock().now)
-    monkeypatch.setattr(policy_api_app, "usage_submission", lambda: submission)
+    monkeypatch.setattr(usage_routes, "usage_submission", lambda: submission)
     # When 6 events are posted
     response = api("record_usage", body={"events": _events(6)})
     # Then all 6 are accepted, each on the stream once
@@ -136,8 +136,8 @@ def test_records_the_stream_keeps_rejecting_are_reported_as_failed(
     api: Api, aws: AwsResources, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import boto3
+    import usage_routes
 
-    import policy_api_app
     from budget_core.adapters.kinesis_usage_forwarder import KinesisUsageForwarder
     from budget_core.domain.clock import SystemClock
     from budget_core.domain.usage_submission import UsageSubmission
@@ -149,7 +149,7 @@ def test_records_the_stream_keeps_rejecting_are_reported_as_failed(
         "put_records", reject_every_other_record, reject_every_other_record, reject_all_records
     )
     submission = UsageSubmission(KinesisUsageForwarder(kinesis, USAGE_STREAM_NAME), SystemClock().now)
-    monkeypatch.setattr(policy_api_app, "usage_submission", lambda: submission)
+    monkeypatch.setattr(usage_routes, "usage_submission", lambda: submission)
     response = api("record_usage", body={"events": _events(4)})
     assert response.status == 202
     # 4 sent: 2 in; of the 2 retried, 1 in; of the last, none after the third try

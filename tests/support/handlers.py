@@ -5,11 +5,18 @@ from __future__ import annotations
 
 
 def clear_handler_caches() -> None:
+    import alert_routes
+    import api_dependencies
+    import check_routes
+    import policy_routes
+    import usage_routes
+
     import alerts_app
     import policy_api_app
     import usage_ingest_app
 
-    for module in (policy_api_app, usage_ingest_app, alerts_app):
+    modules = (policy_api_app, api_dependencies, policy_routes, check_routes, usage_routes, alert_routes)
+    for module in (*modules, usage_ingest_app, alerts_app):
         for value in list(vars(module).values()):
             if (
                 callable(getattr(value, "cache_clear", None))

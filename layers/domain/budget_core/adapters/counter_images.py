@@ -7,10 +7,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from budget_core.adapters.keys import COUNTER_ENTITY
 from budget_core.domain.alerting import CounterSnapshot
 from budget_core.domain.policy_enums import PolicyStatus
-
-COUNTER_ENTITY = "counter"  # the entity of counter items (counter_items.py writes them)
 
 
 def snapshot_from_image(image: dict[str, Any]) -> CounterSnapshot:

@@ -6,8 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from budget_core.adapters.counter_images import COUNTER_ENTITY
-from budget_core.adapters.keys import HOLD_PREFIX
+from budget_core.adapters.keys import COUNTER_ENTITY, HOLD_PREFIX
 from budget_core.domain.accounting import PolicyCounterKey
 from budget_core.domain.periods import PeriodWindow
 from budget_core.domain.policy import Policy

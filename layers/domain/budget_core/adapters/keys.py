@@ -26,6 +26,7 @@ def policy_slot_key(tenant_id: str, uniqueness_key: str) -> dict[str, str]:
 PRICE_PREFIX = "PRICE#"
 COUNTER_PREFIX = "C#"
 HOLD_PREFIX = "hold#"
+COUNTER_ENTITY = "counter"  # the "entity" attribute of counter items, which the table stream filters on
 
 
 def usage_event_key(tenant_id: str, event_id: str) -> dict[str, str]:

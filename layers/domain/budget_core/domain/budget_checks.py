@@ -23,7 +23,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from budget_core.domain.accounting import PolicyCounterKey
 from budget_core.domain.auth import Action, Principal
-from budget_core.domain.errors import DomainError, NotFound, ServiceBusy, ValidationFailed
+from budget_core.domain.errors import (
+    BudgetExceeded,
+    IdempotencyKeyReused,
+    NotFound,
+    ServiceBusy,
+    ValidationFailed,
+)
 from budget_core.domain.ids import new_id
 from budget_core.domain.ingestion_ports import TenantConfigSource, TransientStoreError
 from budget_core.domain.matching import matching_policies
@@ -130,14 +136,6 @@ class Reservation:
     @property
     def policy_ids(self) -> list[str]:
         return [k.policy_id for k in self.counters]
-
-
-class BudgetExceeded(DomainError):
-    code = "budget_exceeded"
-
-
-class IdempotencyKeyReused(DomainError):
-    code = "idempotency_key_reused"
 
 
 class CounterReader(Protocol):

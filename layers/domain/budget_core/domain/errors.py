@@ -68,6 +68,18 @@ class ValidationFailed(DomainError):
     code = "validation_failed"
 
 
+class BudgetExceeded(DomainError):
+    """A hold would take a hard-limit budget past its limit."""
+
+    code = "budget_exceeded"
+
+
+class IdempotencyKeyReused(DomainError):
+    """An idempotency key came back with a different request."""
+
+    code = "idempotency_key_reused"
+
+
 class ServiceBusy(DomainError):
     """A dependency is throttling or busy; the same request may succeed in a moment."""
 

@@ -31,6 +31,11 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
+# Models only the API validates (request bodies): their validators are built on first use, so the
+# stream functions, which import this module for Policy alone, do not pay for them at cold start.
+BUILT_ON_FIRST_USE = ConfigDict(defer_build=True)
+
+
 class Scope(_Strict):
     type: ScopeType
     id: Annotated[str, Field(pattern=SCOPE_ID_PATTERN)] | None = None
@@ -80,7 +85,10 @@ Thresholds = Annotated[list[Threshold], AfterValidator(validate_thresholds)]
 
 
 class PolicyFields(_Strict):
-    """Everything a tenant sets on a policy; the rest is made by the server."""
+    """Everything a tenant sets on a policy; the rest is made by the server. Never validated on its
+    own (NewPolicy and Policy are), so its validator is not built unless someone asks for it."""
+
+    model_config = BUILT_ON_FIRST_USE
 
     name: PolicyName
     scope: Scope
@@ -120,9 +128,13 @@ class PolicyFields(_Strict):
 class NewPolicy(PolicyFields):
     """Body of ``POST /v1/policies``."""
 
+    model_config = BUILT_ON_FIRST_USE
+
 
 class PolicyPatch(_Strict):
     """Body of ``PATCH /v1/policies/{id}``: the fields given replace the stored ones."""
+
+    model_config = BUILT_ON_FIRST_USE
 
     name: PolicyName | None = None
     scope: Scope | None = None
@@ -155,6 +167,8 @@ class AlertSettings(_Strict):
     """Body of ``PUT /v1/policies/{id}/alerts`` (configure_alert): replaces the policy's alert
     settings. The counters carry them, so the alert function never reads the policy per record."""
 
+    model_config = BUILT_ON_FIRST_USE
+
     thresholds: Thresholds = Field(description="percents of the limit, 1..1000, at most 10, no repeats")
     forecast: bool = Field(default=False, description="alert once when the period is on course to exceed")
 
@@ -163,6 +177,10 @@ class AlertSettings(_Strict):
 
 
 class Policy(PolicyFields):
+    # Every function reads stored policies on its first request: built at import, not deferred
+    # (the config of PolicyFields would otherwise be inherited).
+    model_config = ConfigDict(defer_build=False)
+
     policy_id: str
     tenant_id: str
     version: Annotated[int, Field(ge=1)]

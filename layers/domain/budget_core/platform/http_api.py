@@ -7,9 +7,11 @@ import binascii
 import json
 import re
 from collections.abc import Mapping
+from datetime import date, datetime
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -20,6 +22,7 @@ from budget_core.domain.errors import (
     InvalidRequest,
     PayloadTooLarge,
     UnsupportedMediaType,
+    ValidationFailed,
 )
 from budget_core.platform.http_errors import ErrorResponse, GatewayMessage, proxy_error
 from budget_core.platform.settings import get_settings
@@ -80,8 +83,9 @@ def _with_json_body(event: Mapping[str, Any], max_bytes: int) -> Mapping[str, An
     return {**event, "headers": headers, "body": text, "isBase64Encoded": False}
 
 
-def current_principal(app: APIGatewayHttpResolver) -> Principal:
-    principal = app.context.get(PRINCIPAL)
+def current_principal(router: BaseRouter) -> Principal:
+    """The caller, as the gate read it from the verified claims (any router of the resolver)."""
+    principal = router.context.get(PRINCIPAL)
     assert isinstance(principal, Principal), "resolve_with_gate did not run"
     return principal
 
@@ -94,6 +98,20 @@ def parse_if_match(value: str | None) -> int | None:
     if not match:
         raise InvalidRequest('If-Match must be a policy version such as "3"', details=[{"field": "If-Match"}])
     return int(match.group(1) or match.group(2))
+
+
+def parse_moment(field: str, value: str | None) -> date | datetime | None:
+    """A query parameter given as an ISO 8601 date or date-time; anything else is a 422 naming it."""
+    if value is None:
+        return None
+    text = value.strip().replace(" ", "+")  # a '+' of an offset arrives as a space when not escaped
+    try:
+        return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationFailed(
+            f"{field} must be an ISO 8601 date or date-time",
+            details=[{"field": field, "message": "not ISO 8601"}],
+        ) from None
 
 
 def etag(version: int) -> str:

@@ -16,11 +16,12 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from budget_core.adapters.dynamodb_errors import BUSY_ERROR_CODES
-from budget_core.domain.budget_checks import BudgetExceeded, IdempotencyKeyReused
 from budget_core.domain.errors import (
+    BudgetExceeded,
     ConcurrentModification,
     DomainError,
     Forbidden,
+    IdempotencyKeyReused,
     InvalidRequest,
     NotFound,
     PayloadTooLarge,

@@ -14,7 +14,9 @@ Rate = Annotated[Money, Field(ge=0, le=Decimal(1_000_000))]
 
 
 class PriceOverride(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Few tenants have negotiated prices: the validator is built when the first override is read,
+    # not on every cold start.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     provider: Annotated[str, Field(pattern=FILTER_VALUE_PATTERN)]
     model: Annotated[str, Field(pattern=FILTER_VALUE_PATTERN)]

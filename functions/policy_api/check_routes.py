@@ -1,0 +1,176 @@
+"""Routes of the pre-flight checks: check_budget and reservations held against hard limits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from typing import Annotated
+
+import api_dependencies
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
+from pydantic import BaseModel
+
+from budget_core.adapters.dynamodb_budget_store import DynamoDBCounterReader, DynamoDBReservationStore
+from budget_core.domain.budget_checks import (
+    BudgetGuard,
+    CheckRequest,
+    CheckResult,
+    PolicyVerdict,
+    Reservation,
+    ReservationRequest,
+)
+from budget_core.domain.clock import SystemClock
+from budget_core.domain.money import Money
+from budget_core.domain.policy import Enforcement, Period, Scope
+from budget_core.domain.pricing.pricer import Pricer
+from budget_core.platform.http_api import current_principal, error_responses
+from budget_core.platform.observability import metrics
+from budget_core.platform.settings import get_settings
+
+router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves its __init__ unannotated
+
+
+class CheckedPolicy(BaseModel):
+    policy_id: str
+    name: str
+    scope: Scope
+    period: Period
+    period_key: str
+    period_end: datetime
+    limit_usd: Money
+    spent_usd: Money | None
+    reserved_usd: Money | None
+    remaining_usd: Money | None
+    enforcement: Enforcement
+    blocking: bool
+
+    @classmethod
+    def of(cls, verdict: PolicyVerdict) -> CheckedPolicy:
+        standing, policy = verdict.standing, verdict.policy
+        return cls(
+            policy_id=policy.policy_id,
+            name=policy.name,
+            scope=policy.scope,
+            period=policy.period,
+            period_key=verdict.period_key,
+            period_end=verdict.period_end,
+            limit_usd=policy.limit_usd,
+            spent_usd=standing.spent_usd if standing else None,
+            reserved_usd=standing.reserved_usd if standing else None,
+            remaining_usd=standing.remaining_usd if standing else None,
+            enforcement=policy.enforcement,
+            blocking=verdict.blocking,
+        )
+
+
+class CheckResponse(BaseModel):
+    allowed: bool
+    decision: str
+    estimated_cost_usd: Money
+    policies: list[CheckedPolicy]
+    blocking_policy_ids: list[str]
+    degraded: bool
+    message: str
+
+    @classmethod
+    def of(cls, result: CheckResult) -> CheckResponse:
+        decision = result.decision.value
+        if not result.verdicts:
+            message = "no active policy covers this call"
+        elif result.degraded:
+            message = "spend could not be read; each policy's fail mode decided"
+        else:
+            message = {
+                "allow": "within every budget",
+                "deny": "a hard limit would be exceeded",
+                "allow_soft_limit": "a soft limit would be exceeded",
+            }[decision]
+        return cls(
+            allowed=decision != "deny",
+            decision=decision,
+            estimated_cost_usd=result.amount_usd,
+            policies=[CheckedPolicy.of(v) for v in result.verdicts],
+            blocking_policy_ids=result.blocking_policy_ids,
+            degraded=result.degraded,
+            message=message,
+        )
+
+
+class ReservationResponse(BaseModel):
+    reservation_id: str
+    amount_usd: Money
+    created_at: datetime
+    expires_at: datetime
+    policy_ids: list[str]
+
+    @classmethod
+    def of(cls, reservation: Reservation) -> ReservationResponse:
+        return cls(
+            reservation_id=reservation.reservation_id,
+            amount_usd=reservation.amount_usd,
+            created_at=reservation.created_at,
+            expires_at=reservation.expires_at,
+            policy_ids=reservation.policy_ids,
+        )
+
+
+@lru_cache(maxsize=1)
+def budget_guard() -> BudgetGuard:
+    settings = get_settings()
+    configs = api_dependencies.tenant_configs()
+    return BudgetGuard(
+        configs=configs,
+        counters=DynamoDBCounterReader(api_dependencies.dynamodb(), settings.table_name),
+        store=DynamoDBReservationStore(api_dependencies.dynamodb(), settings.table_name),
+        pricer=Pricer(),
+        now=SystemClock().now,
+        invalidate=configs.invalidate,
+    )
+
+
+@router.post(
+    "/v1/budget/check",
+    summary="May this call spend? (check_budget)",
+    tags=["checks"],
+    responses={
+        200: {"description": "The decision", "content": {"application/json": {"model": CheckResponse}}},
+        **error_responses(400, 403, 413, 415, 422),
+    },
+)
+def check_budget(request: Annotated[CheckRequest, Body()]) -> Response[CheckResponse]:
+    result = budget_guard().check(current_principal(router), request)
+    metrics.add_metric(name=f"Checks_{result.decision.value}", unit="Count", value=1)
+    return Response(200, content_types.APPLICATION_JSON, CheckResponse.of(result))
+
+
+@router.post(
+    "/v1/reservations",
+    summary="Hold an amount on every hard-limit budget the call falls under, all or none",
+    tags=["checks"],
+    responses={
+        201: {"description": "Held", "content": {"application/json": {"model": ReservationResponse}}},
+        **error_responses(400, 403, 409, 413, 415, 422, 503),
+    },
+)
+def create_reservation(
+    request: Annotated[ReservationRequest, Body()],
+    idempotency_key: Annotated[str | None, Header(alias="idempotency-key", max_length=255)] = None,
+) -> Response[ReservationResponse]:
+    reservation = budget_guard().reserve(current_principal(router), request, idempotency_key)
+    headers = {"Location": f"/v1/reservations/{reservation.reservation_id}"}
+    if reservation.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(201, content_types.APPLICATION_JSON, ReservationResponse.of(reservation), headers=headers)
+
+
+@router.delete(
+    "/v1/reservations/<reservation_id>",
+    summary="Release a reservation (idempotent)",
+    tags=["checks"],
+    responses={204: {"description": "Released"}, **error_responses(403, 404, 422, 503)},
+)
+def release_reservation(reservation_id: Annotated[str, Path()]) -> Response[None]:
+    budget_guard().release(current_principal(router), reservation_id)
+    return Response(204)

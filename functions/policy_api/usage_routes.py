@@ -1,0 +1,217 @@
+"""Routes of /v1/usage: usage recorded over HTTP (record_usage), summaries and spend trends."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from typing import Annotated, Any
+
+import api_dependencies
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from budget_core.adapters.dynamodb_rollup_reader import DynamoDBRollupReader
+from budget_core.adapters.kinesis_usage_forwarder import KinesisUsageForwarder
+from budget_core.domain.clock import SystemClock
+from budget_core.domain.errors import ValidationFailed, validation_details
+from budget_core.domain.money import Money
+from budget_core.domain.usage_queries import Spend, Summary, Trend, TrendGranularity, UsageQueries, UsageQuery
+from budget_core.domain.usage_submission import MAX_EVENTS_PER_REQUEST, UsageSubmission
+from budget_core.platform.http_api import current_principal, error_responses, parse_moment
+from budget_core.platform.observability import metrics
+from budget_core.platform.settings import get_settings
+
+router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves its __init__ unannotated
+
+UsageScope = Annotated[str | None, Query(max_length=128)]
+Moment = Annotated[str | None, Query(max_length=40)]
+CACHE_CONTROL = {"Cache-Control": "private, max-age=30"}
+
+
+class UsageBatch(BaseModel):
+    """Usage events v1 (DESIGN); ``tenant_id`` may be left out, it is always the token's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    events: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=MAX_EVENTS_PER_REQUEST)]
+
+
+class UsageFailure(BaseModel):
+    index: int
+    event_id: str | None
+    code: str
+    message: str
+
+
+class UsageAccepted(BaseModel):
+    accepted: int
+    failed: list[UsageFailure]
+
+
+class SpendView(BaseModel):
+    cost_usd: Money
+    events: int
+
+
+class SummaryResponse(BaseModel):
+    model_config = ConfigDict(ser_json_timedelta="iso8601")
+
+    start: datetime
+    end: datetime
+    cost_usd: Money
+    events: int
+    unpriced_events: int
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    images: int
+    by_provider: dict[str, SpendView]
+    by_model: dict[str, SpendView]
+    by_operation: dict[str, SpendView]
+
+    @classmethod
+    def of(cls, summary: Summary) -> SummaryResponse:
+        t = summary.totals
+
+        def views(part: dict[str, Spend]) -> dict[str, SpendView]:
+            return {name: SpendView(cost_usd=s.cost_usd, events=s.events) for name, s in sorted(part.items())}
+
+        return cls(
+            start=summary.start,
+            end=summary.end,
+            cost_usd=t.cost_usd,
+            events=t.events,
+            unpriced_events=t.unpriced_events,
+            input_tokens=t.input_tokens,
+            output_tokens=t.output_tokens,
+            cache_read_tokens=t.cache_read_tokens,
+            cache_write_tokens=t.cache_write_tokens,
+            images=t.images,
+            by_provider=views(summary.by_provider),
+            by_model=views(summary.by_model),
+            by_operation=views(summary.by_operation),
+        )
+
+
+class TrendPoint(BaseModel):
+    start: datetime
+    cost_usd: Money
+    events: int
+
+
+class TrendResponse(BaseModel):
+    granularity: str
+    points: list[TrendPoint]
+
+    @classmethod
+    def of(cls, trend: Trend) -> TrendResponse:
+        return cls(
+            granularity=trend.granularity.value,
+            points=[TrendPoint(start=m, cost_usd=s.cost_usd, events=s.events) for m, s in trend.points],
+        )
+
+
+@lru_cache(maxsize=1)
+def usage_queries() -> UsageQueries:
+    return UsageQueries(DynamoDBRollupReader(api_dependencies.dynamodb(), get_settings().table_name))
+
+
+@lru_cache(maxsize=1)
+def usage_submission() -> UsageSubmission:
+    stream = get_settings().usage_stream_name
+    if stream is None:
+        raise RuntimeError("USAGE_STREAM_NAME is not set")
+    return UsageSubmission(KinesisUsageForwarder(api_dependencies.kinesis(), stream), SystemClock().now)
+
+
+@router.post(
+    "/v1/usage",
+    summary="Record usage events (up to 500); they are counted asynchronously, exactly once",
+    tags=["usage"],
+    responses={
+        202: {
+            "description": "Accepted for counting",
+            "content": {"application/json": {"model": UsageAccepted}},
+        },
+        **error_responses(400, 403, 413, 415, 422),
+    },
+)
+def record_usage(batch: Annotated[UsageBatch, Body()]) -> Response[UsageAccepted]:
+    result = usage_submission().submit(current_principal(router), batch.events)
+    failed = [
+        UsageFailure(index=f.index, event_id=_event_id(batch.events[f.index]), code=f.code, message=f.message)
+        for f in result.failed
+    ]
+    metrics.add_metric(name="UsageEventsAccepted", unit="Count", value=result.accepted)
+    return Response(
+        202, content_types.APPLICATION_JSON, UsageAccepted(accepted=result.accepted, failed=failed)
+    )
+
+
+def _event_id(raw: dict[str, Any]) -> str | None:
+    value = raw.get("event_id")
+    return value if isinstance(value, str) else None
+
+
+def _usage_query(start: str | None, end: str | None, scope: dict[str, str | None]) -> UsageQuery:
+    try:
+        first, last = parse_moment("start", start), parse_moment("end", end)
+        return UsageQuery.parse(first, last, SystemClock().now(), **scope)
+    except ValidationError as error:
+        raise ValidationFailed("invalid usage query", details=validation_details(error.errors())) from None
+
+
+@router.get(
+    "/v1/usage/summary",
+    summary="Spend totals and by provider, model and operation",
+    tags=["usage"],
+    responses={
+        200: {"description": "Summary", "content": {"application/json": {"model": SummaryResponse}}},
+        **error_responses(403, 422),
+    },
+)
+def usage_summary(
+    start: Moment = None,
+    end: Moment = None,
+    user_id: UsageScope = None,
+    team_id: UsageScope = None,
+    api_key_id: UsageScope = None,
+    project_id: UsageScope = None,
+) -> Response[SummaryResponse]:
+    query = _usage_query(
+        start,
+        end,
+        {"user_id": user_id, "team_id": team_id, "api_key_id": api_key_id, "project_id": project_id},
+    )
+    summary = usage_queries().summary(current_principal(router), query)
+    return Response(200, content_types.APPLICATION_JSON, SummaryResponse.of(summary), headers=CACHE_CONTROL)
+
+
+@router.get(
+    "/v1/usage/trend",
+    summary="Spend per day or hour",
+    tags=["usage"],
+    responses={
+        200: {"description": "Trend", "content": {"application/json": {"model": TrendResponse}}},
+        **error_responses(403, 422),
+    },
+)
+def usage_trend(
+    start: Moment = None,
+    end: Moment = None,
+    granularity: Annotated[TrendGranularity, Query()] = TrendGranularity.DAY,
+    user_id: UsageScope = None,
+    team_id: UsageScope = None,
+    api_key_id: UsageScope = None,
+    project_id: UsageScope = None,
+) -> Response[TrendResponse]:
+    query = _usage_query(
+        start,
+        end,
+        {"user_id": user_id, "team_id": team_id, "api_key_id": api_key_id, "project_id": project_id},
+    )
+    trend = usage_queries().trend(current_principal(router), query, granularity)
+    return Response(200, content_types.APPLICATION_JSON, TrendResponse.of(trend), headers=CACHE_CONTROL)

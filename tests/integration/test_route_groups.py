@@ -1,0 +1,76 @@
+"""The API's routes load by group on first use: every route must answer when it is the first request
+a new instance serves, and must load only the group that serves it (what keeps the cold start low)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from collections.abc import Iterator
+from types import ModuleType
+
+import pytest
+
+from budget_service.lambda_context import LocalLambdaContext
+from budget_service.sample_events import EVENTS_DIR, api_event
+from budget_service.template import load_template
+from tests.support.aws import AwsResources
+
+GROUP_MODULES = ("policy_routes", "check_routes", "usage_routes", "alert_routes")
+HANDLER_MODULES = ("policy_api_app", "api_dependencies", *GROUP_MODULES)
+SAMPLES = sorted(path.stem for path in (EVENTS_DIR / "policy_api").glob("*.json"))
+
+
+@pytest.fixture
+def new_instance(aws: AwsResources, fresh_handlers: None) -> Iterator[ModuleType]:
+    """The handler module as a new Lambda instance imports it; the test session's modules are put
+    back afterwards, so other tests keep the objects they patched."""
+    saved = {name: sys.modules.pop(name) for name in HANDLER_MODULES if name in sys.modules}
+    try:
+        yield importlib.import_module("policy_api_app")
+    finally:
+        for name in HANDLER_MODULES:
+            sys.modules.pop(name, None)
+        sys.modules.update(saved)
+
+
+def _template_routes() -> set[tuple[str, str]]:
+    events = load_template()["Resources"]["PolicyApiFunction"]["Properties"]["Events"]
+    return {
+        (str(e["Properties"]["Method"]).lower(), str(e["Properties"]["Path"]))
+        for e in events.values()
+        if e["Type"] == "HttpApi"
+    }
+
+
+def test_importing_the_handler_loads_no_route_group(new_instance: ModuleType) -> None:
+    # Given a new instance / When only its handler module is imported (the measured init)
+    # Then no group of routes, with its models and services, has been loaded yet
+    assert [name for name in GROUP_MODULES if name in sys.modules] == []
+
+
+@pytest.mark.parametrize("sample", SAMPLES)
+def test_every_route_answers_as_the_first_request_of_a_new_instance(
+    new_instance: ModuleType, sample: str
+) -> None:
+    # Given a new instance that has served nothing
+    event = api_event(sample)
+    # When the sample request of a route is its first
+    result = new_instance.handler(event, LocalLambdaContext())
+    # Then the route was found and answered without a server error
+    body = json.loads(result.get("body") or "null")
+    assert result["statusCode"] < 500, body
+    assert not (isinstance(body, dict) and body.get("error", {}).get("code") == "route_not_found")
+    # And only the group that serves it was loaded (the document needs them all)
+    group = new_instance.route_group_for(event["rawPath"])
+    loaded = {name for name in GROUP_MODULES if name in sys.modules}
+    assert loaded == ({group} if group else set(GROUP_MODULES))
+
+
+def test_the_openapi_document_lists_exactly_the_template_routes(new_instance: ModuleType) -> None:
+    # Given a new instance / When the first request asks for the API document
+    result = new_instance.handler(api_event("get_openapi"), LocalLambdaContext())
+    document = json.loads(result["body"])
+    # Then it documents every route API Gateway sends to the function, and no other
+    documented = {(method, path) for path, ops in document["paths"].items() for method in ops}
+    assert documented == _template_routes() - {("get", "/v1/openapi.json")}
