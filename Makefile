@@ -8,7 +8,12 @@ CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 
-.PHONY: demo local test lint typecheck security unit integration e2e clean bench events
+# aws-sam-cli pins old boto3 and pydantic: it gets a virtual environment of its own too.
+SAM_VERSION := 1.170.0
+SAM_VENV := .sam-venv
+SAM_STAMP := $(SAM_VENV)/.installed-$(SAM_VERSION)
+
+.PHONY: demo local test lint typecheck security unit integration e2e clean bench events build
 
 $(STAMP): pyproject.toml sdk/pyproject.toml
 	rm -f $(VENV)/.installed-*
@@ -43,6 +48,16 @@ security: $(STAMP) $(CHECKOV_STAMP)  ## checkov on the SAM-expanded template (ex
 	$(BIN)/budget-service expand-template > .aws-sam/expanded.json
 	$(CHECKOV_VENV)/bin/checkov -f .aws-sam/expanded.json --framework cloudformation --compact --quiet --skip-download
 
+$(SAM_STAMP):
+	rm -rf $(SAM_VENV)
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check aws-sam-cli==$(SAM_VERSION)
+	touch $@
+
+build: $(STAMP) $(SAM_STAMP)  ## the deployable build: sam build, then the runtime's bytecode (python3.12 on PATH)
+	$(SAM_VENV)/bin/sam build
+	$(BIN)/budget-service compile-build
+
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
 
@@ -53,7 +68,7 @@ e2e: $(STAMP)
 	$(BIN)/pytest tests/e2e
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .budget-local
+	rm -rf $(VENV) $(CHECKOV_VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .budget-local
 
 bench: $(STAMP)  ## benchmarks, printed as JSON
 	$(BIN)/python -W ignore bench/ingest_bench.py

@@ -16,6 +16,11 @@
   (target: median at most 1.3x the baseline median).
 - For each function over target, one extra child run with `-X importtime` lists the 15 modules with
   the largest cumulative import time: the candidates to import lazily.
+- `--build-dir .aws-sam/build --python python3.12 --runtime-path DIR` measures what `sam build` made
+  instead, with the runtime's interpreter and nothing written (PYTHONDONTWRITEBYTECODE, as on Lambda's
+  read-only code): as sam build ships it, every module compiles on every cold start; after
+  `budget-service compile-build` (part of `make build`) the shipped bytecode is used. DIR holds what
+  the Lambda runtime provides (`python3.12 -m pip install --target DIR boto3`).
 """
 
 from __future__ import annotations
@@ -113,9 +118,10 @@ def _placeholder(variable: str, value: Any, parameters: dict[str, Any]) -> str:
     return str(value)
 
 
-def _base_environment() -> dict[str, str]:
+def _base_environment(sources: Sources) -> dict[str, str]:
     """What every child gets, the baseline included: a region, fake credentials, no config files."""
-    return {
+    read_only = {"PYTHONDONTWRITEBYTECODE": "1"} if sources.build_dir else {}
+    return read_only | {
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
         "AWS_ACCESS_KEY_ID": "bench",
@@ -130,29 +136,48 @@ def _base_environment() -> dict[str, str]:
     }
 
 
-def _targets() -> list[Target]:
+@dataclass(frozen=True)
+class Sources:
+    """Where the children import from: this checkout, or the artifacts of `sam build`."""
+
+    python: str = sys.executable
+    build_dir: Path | None = None
+    runtime_path: str | None = None
+
+    def code(self, logical_id: str, code_uri: str) -> str:
+        return str(self.build_dir / logical_id if self.build_dir else ROOT / code_uri)
+
+    def layer(self) -> str:
+        built = self.build_dir / "DomainLayer" / "python" if self.build_dir else None
+        return str(built or ROOT / "layers" / "domain")
+
+    def path(self, *entries: str) -> str:
+        return os.pathsep.join([*entries, *([self.runtime_path] if self.runtime_path else [])])
+
+
+def _targets(sources: Sources) -> list[Target]:
     from budget_service.local.functions import function_specs
     from budget_service.template import load_template
 
     template = load_template()
     parameters = template.get("Parameters", {})
-    layer = str(ROOT / "layers" / "domain")
-    targets = [Target(BASELINE, "boto3.client", "", _base_environment(), layer)]
+    layer = sources.layer()
+    targets = [Target(BASELINE, "boto3.client", "", _base_environment(sources), sources.path(layer))]
     for spec in function_specs(template).values():
-        environment = _base_environment()
+        environment = _base_environment(sources)
         environment.update(
             {name: _placeholder(name, value, parameters) for name, value in spec.environment.items()}
         )
         environment["AWS_LAMBDA_FUNCTION_NAME"] = spec.logical_id
         environment["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = str(spec.memory_mb)
-        python_path = os.pathsep.join([layer, str(ROOT / spec.code_uri)])
+        python_path = sources.path(layer, sources.code(spec.logical_id, spec.code_uri))
         targets.append(Target(spec.logical_id, spec.handler, spec.code_uri, environment, python_path))
     return targets
 
 
-def _run_child(target: Target, importtime: bool = False) -> tuple[ChildResult, str]:
+def _run_child(target: Target, python: str, importtime: bool = False) -> tuple[ChildResult, str]:
     """One fresh interpreter; returns its result and its stderr."""
-    command = [sys.executable, "-P", *(["-X", "importtime"] if importtime else [])]
+    command = [python, "-P", *(["-X", "importtime"] if importtime else [])]
     command += ["-c", CHILD_CODE, "baseline" if target.name == BASELINE else "function", target.handler]
     environment = {**target.environment, "PYTHONPATH": target.python_path}
     try:
@@ -211,17 +236,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=15, help="fresh processes per function and baseline")
     parser.add_argument("--seed", type=int, default=None, help="seed of the shuffled order of each round")
+    parser.add_argument("--build-dir", type=Path, help="measure these sam build artifacts instead")
+    parser.add_argument("--python", default=sys.executable, help="interpreter of the children")
+    parser.add_argument("--runtime-path", help="what the Lambda runtime provides (boto3), for --build-dir")
     args = parser.parse_args(argv)
+    sources = Sources(args.python, args.build_dir, args.runtime_path)
     try:
-        report = _measure(max(1, args.runs), args.seed)
+        report = _measure(max(1, args.runs), args.seed, sources)
     except Exception as error:  # a benchmark reports, it does not fail the build
         report = {"benchmark": BENCHMARK, "error": f"{type(error).__name__}: {error}"}
     print(json.dumps(report, indent=2))
     return 0
 
 
-def _measure(runs: int, seed: int | None) -> dict[str, Any]:
-    targets = _targets()
+def _measure(runs: int, seed: int | None, sources: Sources) -> dict[str, Any]:
+    targets = _targets(sources)
     samples: dict[str, list[float]] = {target.name: [] for target in targets}
     errors: dict[str, list[str]] = {}
     network_calls: dict[str, list[str]] = {}
@@ -234,13 +263,13 @@ def _measure(runs: int, seed: int | None) -> dict[str, Any]:
                 network_calls.setdefault(target.name, []).append(call)
 
     for target in targets:  # warm-up: bytecode compiled, files in the OS cache; not counted
-        record(target, _run_child(target)[0])
+        record(target, _run_child(target, sources.python)[0])
     order = random.Random(seed)
     for _ in range(runs):
         round_targets = list(targets)
         order.shuffle(round_targets)
         for target in round_targets:
-            result, _ = _run_child(target)
+            result, _ = _run_child(target, sources.python)
             record(target, result)
             if result.seconds is not None:
                 samples[target.name].append(result.seconds)
@@ -264,13 +293,14 @@ def _measure(runs: int, seed: int | None) -> dict[str, Any]:
     }
     by_name = {target.name: target for target in targets}
     top_imports = {
-        name: _top_imports(_run_child(by_name[name], importtime=True)[1])
+        name: _top_imports(_run_child(by_name[name], sources.python, importtime=True)[1])
         for name, ok in within.items()
         if not ok and samples[name]
     }
     report: dict[str, Any] = {
         "benchmark": BENCHMARK,
-        "python": platform.python_version(),
+        "python": platform.python_version() if sources.python == sys.executable else sources.python,
+        "measured": str(sources.build_dir) if sources.build_dir else "this checkout (bytecode warm)",
         "runs": runs,
         "baseline": {
             "what": 'import boto3; boto3.client("dynamodb")',

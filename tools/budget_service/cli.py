@@ -48,6 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     events.add_argument(
         "--restamp", action="store_true", help="move the timestamps to now (for sam local invoke)"
     )
+    bytecode = commands.add_parser(
+        "compile-build", help="add the runtime's bytecode to what `sam build` made (faster cold starts)"
+    )
+    bytecode.add_argument("--build-dir", type=Path, default=Path(".aws-sam/build"))
+    bytecode.add_argument("--python", help="interpreter to compile with (default: the template's runtime)")
     args = parser.parse_args(argv)
 
     if args.command == "demo":
@@ -89,6 +94,24 @@ def main(argv: list[str] | None = None) -> int:
         from budget_service.template_check import expand as expand_template
 
         print(json.dumps(expand_template(load_template(args.template)), indent=1, default=str))
+        return 0
+    if args.command == "compile-build":
+        from budget_service.bytecode import (
+            BytecodeError,
+            built_artifacts,
+            compile_artifacts,
+            runtime_interpreter,
+        )
+        from budget_service.template import load_template
+
+        template = load_template()
+        try:
+            interpreter = args.python or runtime_interpreter(template)
+            count = compile_artifacts(built_artifacts(template, args.build_dir), interpreter)
+        except BytecodeError as error:
+            print(f"compile-build: {error}", file=sys.stderr)
+            return 2
+        print(f"compiled {count} modules in {args.build_dir} with {interpreter}")
         return 0
     if args.command == "check-template":
         from budget_service.template_check import main as check_main

@@ -1,0 +1,93 @@
+"""`budget-service compile-build`: the artifacts of `sam build` get bytecode Lambda can use."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from importlib.util import cache_from_source
+from pathlib import Path
+
+import pytest
+
+from budget_service.bytecode import (
+    BytecodeError,
+    built_artifacts,
+    compile_artifacts,
+    runtime_interpreter,
+)
+from budget_service.cli import main
+from budget_service.local.functions import function_specs
+from budget_service.template import PROJECT_ROOT, load_template
+
+CHECKED_HASH_FLAGS = 0b11  # PEP 552: hash-based, checked against the source on import
+
+
+@pytest.fixture
+def build_dir(tmp_path: Path) -> Path:
+    """The layout `sam build` makes: one directory per function (its CodeUri) and per layer."""
+    build = tmp_path / "build"
+    for spec in function_specs(load_template()).values():
+        shutil.copytree(PROJECT_ROOT / spec.code_uri, build / spec.logical_id, ignore=_no_caches)
+    shutil.copytree(PROJECT_ROOT / "layers" / "domain", build / "DomainLayer" / "python", ignore=_no_caches)
+    return build
+
+
+def _no_caches(_: str, names: list[str]) -> list[str]:
+    return [name for name in names if name == "__pycache__"]
+
+
+def test_every_module_of_every_function_and_layer_gets_bytecode(build_dir: Path) -> None:
+    # Given a build as sam build leaves it: sources only
+    assert not list(build_dir.rglob("*.pyc"))
+    # When it is compiled with the interpreter of the runtime (this one, in the test)
+    count = compile_artifacts(built_artifacts(load_template(), build_dir), sys.executable)
+    # Then every source has its bytecode, checked by hash (zip extraction changes mtimes)
+    sources = list(build_dir.rglob("*.py"))
+    assert count == len(sources) > 50
+    for source in sources:
+        pyc = Path(cache_from_source(str(source)))
+        assert pyc.is_file(), source
+        assert int.from_bytes(pyc.read_bytes()[4:8], "little") == CHECKED_HASH_FLAGS, source
+
+
+def test_the_bytecode_is_used_where_nothing_can_be_written(build_dir: Path) -> None:
+    # Given a compiled build
+    compile_artifacts(built_artifacts(load_template(), build_dir), sys.executable)
+    # When a handler is imported from it with writes off, as on Lambda's read-only file system
+    environment = {
+        **os.environ,
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONPATH": os.pathsep.join(
+            [str(build_dir / "DomainLayer" / "python"), str(build_dir / "AlertFunction")]
+        ),
+    }
+    completed = subprocess.run(
+        [sys.executable, "-P", "-v", "-c", "import alerts_app"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    # Then the handler and the domain layer load from the shipped bytecode, not from compiling sources
+    loaded = {line.split("'")[1] for line in completed.stderr.splitlines() if "code object from" in line}
+    for source in (
+        build_dir / "AlertFunction" / "alerts_app.py",
+        build_dir / "DomainLayer" / "python" / "budget_core" / "domain" / "alerting.py",
+    ):
+        assert cache_from_source(str(source)) in loaded
+
+
+def test_a_build_that_was_not_made_is_named(tmp_path: Path) -> None:
+    # Given no sam build output / When compile-build runs / Then it stops, naming what is missing
+    with pytest.raises(BytecodeError, match="PolicyApiFunction"):
+        built_artifacts(load_template(), tmp_path / "nothing")
+    assert main(["compile-build", "--build-dir", str(tmp_path / "nothing")]) == 2
+
+
+def test_bytecode_comes_only_from_the_runtimes_own_python(build_dir: Path) -> None:
+    # Given the template's runtime / Then that is the interpreter asked for, and a missing one stops the build
+    assert runtime_interpreter(load_template()) == "python3.12"
+    with pytest.raises(BytecodeError, match=r"python9\.9 is not on PATH"):
+        compile_artifacts(built_artifacts(load_template(), build_dir), "python9.9")
