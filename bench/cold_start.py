@@ -16,6 +16,9 @@
   (target: median at most 1.3x the baseline median).
 - For each function over target, one extra child run with `-X importtime` lists the 15 modules with
   the largest cumulative import time: the candidates to import lazily.
+- A handler module that loads its routes by group (`ROUTE_GROUPS`, decision log 27) is also measured
+  once per group as init plus that group's loading: what a cold request to one of its routes pays
+  before the route runs (reported apart, under "first_request_by_route_group").
 - `--build-dir .aws-sam/build --python python3.12 --runtime-path DIR` measures what `sam build` made
   instead, with the runtime's interpreter and nothing written (PYTHONDONTWRITEBYTECODE, as on Lambda's
   read-only code): as sam build ships it, every module compiles on every cold start; after
@@ -26,6 +29,7 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import platform
@@ -33,7 +37,7 @@ import random
 import statistics
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +62,7 @@ PLACEHOLDERS = {
     "USAGE_STREAM_NAME": "s",
 }
 
-# Runs in the fresh process: argv = [mode, handler]; prints one result line on stdout.
+# Runs in the fresh process: argv = [mode, handler, route group or ""]; prints one result line on stdout.
 CHILD_CODE = f"""
 import importlib, json, socket, sys, time
 
@@ -72,7 +76,7 @@ socket.socket.connect = _refuse
 socket.socket.connect_ex = _refuse
 socket.getaddrinfo = _refuse
 socket.create_connection = _refuse
-mode, handler = sys.argv[1], sys.argv[2]
+mode, handler, route_group = sys.argv[1], sys.argv[2], sys.argv[3]
 sys.stderr.write({IMPORTTIME_MARKER!r} + "\\n")
 sys.stderr.flush()
 error = None
@@ -83,7 +87,10 @@ try:
         boto3.client("dynamodb")
     else:
         module, _, attr = handler.rpartition(".")
-        getattr(importlib.import_module(module), attr)
+        loaded = importlib.import_module(module)
+        getattr(loaded, attr)
+        if route_group:
+            loaded.include_route_group(route_group)
 except Exception as exc:
     error = f"{{type(exc).__name__}}: {{exc}}"
 elapsed = time.perf_counter() - start
@@ -99,6 +106,7 @@ class Target:
     code_uri: str
     environment: dict[str, str]
     python_path: str
+    route_group: str = ""  # measured after the handler module: its first request's imports
 
 
 @dataclass
@@ -171,14 +179,29 @@ def _targets(sources: Sources) -> list[Target]:
         environment["AWS_LAMBDA_FUNCTION_NAME"] = spec.logical_id
         environment["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = str(spec.memory_mb)
         python_path = sources.path(layer, sources.code(spec.logical_id, spec.code_uri))
-        targets.append(Target(spec.logical_id, spec.handler, spec.code_uri, environment, python_path))
+        target = Target(spec.logical_id, spec.handler, spec.code_uri, environment, python_path)
+        targets.append(target)
+        module_file = ROOT / spec.code_uri / (spec.handler.rpartition(".")[0] + ".py")
+        for group in _route_groups(module_file):
+            targets.append(replace(target, name=f"{spec.logical_id} + {group}", route_group=group))
     return targets
+
+
+def _route_groups(module_file: Path) -> list[str]:
+    """The distinct values of a module-level ``ROUTE_GROUPS`` dict literal, if the module has one."""
+    for node in ast.parse(module_file.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.AnnAssign | ast.Assign):
+            names = [node.target] if isinstance(node, ast.AnnAssign) else node.targets
+            if any(isinstance(n, ast.Name) and n.id == "ROUTE_GROUPS" for n in names) and node.value:
+                return sorted(set(ast.literal_eval(node.value).values()))
+    return []
 
 
 def _run_child(target: Target, python: str, importtime: bool = False) -> tuple[ChildResult, str]:
     """One fresh interpreter; returns its result and its stderr."""
     command = [python, "-P", *(["-X", "importtime"] if importtime else [])]
-    command += ["-c", CHILD_CODE, "baseline" if target.name == BASELINE else "function", target.handler]
+    mode = "baseline" if target.name == BASELINE else "function"
+    command += ["-c", CHILD_CODE, mode, target.handler, target.route_group]
     environment = {**target.environment, "PYTHONPATH": target.python_path}
     try:
         completed = subprocess.run(  # noqa: S603 - our own interpreter and code
@@ -276,17 +299,21 @@ def _measure(runs: int, seed: int | None, sources: Sources) -> dict[str, Any]:
 
     baseline_ms = _median_ms(samples[BASELINE])
     functions: dict[str, dict[str, Any]] = {}
+    first_requests: dict[str, dict[str, Any]] = {}
     for target in targets[1:]:
         median_ms = _median_ms(samples[target.name])
         ratio = round(median_ms / baseline_ms, 2) if median_ms is not None and baseline_ms else None
-        functions[target.name] = {
-            "handler": target.handler,
-            "code_uri": target.code_uri,
+        figures = {
             "samples": len(samples[target.name]),
             "median_ms": median_ms,
             "min_ms": round(min(samples[target.name]) * 1000, 1) if samples[target.name] else None,
             "ratio_to_baseline": ratio,
         }
+        if target.route_group:
+            function = target.name.split(" + ")[0]
+            first_requests.setdefault(function, {})[target.route_group] = figures
+        else:
+            functions[target.name] = {"handler": target.handler, "code_uri": target.code_uri, **figures}
     within = {
         name: result["ratio_to_baseline"] is not None and result["ratio_to_baseline"] <= TARGET_RATIO
         for name, result in functions.items()
@@ -311,6 +338,8 @@ def _measure(runs: int, seed: int | None, sources: Sources) -> dict[str, Any]:
         "functions": functions,
         "targets": {"ratio_to_baseline": TARGET_RATIO},
         "within_targets": within,
+        # Init plus the loading of one route group: the imports a cold request to that group waits for.
+        "first_request_by_route_group": first_requests,
         # One -X importtime run each. Cumulative includes the module's own imports; depth 0 is a module
         # the handler module imports itself (which -X importtime leaves out: importlib loads it).
         "top_imports_by_cumulative_ms": top_imports,

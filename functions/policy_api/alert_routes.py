@@ -14,9 +14,9 @@ from pydantic import BaseModel
 
 from budget_core.adapters.dynamodb_alert_history import DynamoDBAlertHistory
 from budget_core.domain.alert_history import AlertHistory, AlertQuery, AlertRecord
+from budget_core.domain.clock import as_utc
 from budget_core.domain.money import Money
 from budget_core.domain.policy import POLICY_ID, Period, Scope
-from budget_core.domain.usage_queries import as_utc
 from budget_core.platform.http_api import current_principal, error_responses, parse_moment
 from budget_core.platform.settings import get_settings
 

@@ -44,10 +44,20 @@ _included: set[str] = set()
 
 
 def include_route_group(module_name: str) -> None:
-    """Imports a route group and adds its routes to the resolver, once per instance."""
-    if module_name not in _included:
+    """Imports a route group and adds its routes to the resolver, once per instance.
+
+    The import is part of this instance's initialisation, so it runs like the module's own: without
+    garbage collection, its long-lived objects frozen afterwards.
+    """
+    if module_name in _included:
+        return
+    gc.disable()
+    try:
         app.include_router(importlib.import_module(module_name).router)
         _included.add(module_name)
+    finally:
+        gc.freeze()
+        gc.enable()
 
 
 def route_group_for(path: str) -> str | None:
@@ -55,6 +65,12 @@ def route_group_for(path: str) -> str | None:
     if len(parts) < 3 or parts[0] or parts[1] != "v1":
         return None
     return ROUTE_GROUPS.get(parts[2])
+
+
+def include_route_group_for(path: str) -> None:
+    group = route_group_for(path)
+    if group is not None:
+        include_route_group(group)
 
 
 @app.get("/v1/openapi.json", include_in_schema=False)
@@ -80,6 +96,8 @@ def _openapi_text() -> str:
         security=[{"jwt": []}],
     )
     document = json.loads(app.get_openapi_json_schema())
+    # The same bytes whichever group this instance happened to load first.
+    document["paths"] = dict(sorted(document.get("paths", {}).items()))
     for operations in document.get("paths", {}).values():
         for operation in operations.values():
             no_content = operation.get("responses", {}).get("204")
@@ -91,10 +109,7 @@ def _openapi_text() -> str:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    group = route_group_for(str(event.get("rawPath") or ""))
-    if group is not None:
-        include_route_group(group)
-    return resolve_with_gate(app, event, context)
+    return resolve_with_gate(app, event, context, before_routing=include_route_group_for)
 
 
 gc.freeze()

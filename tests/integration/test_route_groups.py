@@ -74,3 +74,52 @@ def test_the_openapi_document_lists_exactly_the_template_routes(new_instance: Mo
     # Then it documents every route API Gateway sends to the function, and no other
     documented = {(method, path) for path, ops in document["paths"].items() for method in ops}
     assert documented == _template_routes() - {("get", "/v1/openapi.json")}
+
+
+def test_a_route_behind_a_named_stage_answers_as_the_first_request(new_instance: ModuleType) -> None:
+    # Given an API deployed on a named stage, whose paths then start with /prod
+    event = api_event("list_alerts")
+    event["requestContext"]["stage"] = "prod"
+    event["rawPath"] = "/prod" + event["rawPath"]
+    # When such a request is the first of a new instance
+    result = new_instance.handler(event, LocalLambdaContext())
+    # Then its group is found under the stage and the route answers
+    assert result["statusCode"] == 200, result["body"]
+    assert sys.modules.get("alert_routes") is not None
+
+
+def test_a_route_group_that_fails_to_load_answers_500_in_the_error_shape_then_recovers(
+    new_instance: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a new instance whose alert routes fail to import once (a bad deploy, a full /tmp)
+    real_import = importlib.import_module
+    failures = ["alert_routes"]
+
+    def import_module(name: str, package: str | None = None) -> ModuleType:
+        if name in failures:
+            failures.remove(name)
+            raise ImportError(f"cannot import {name}")
+        return real_import(name, package)
+
+    monkeypatch.setattr(importlib, "import_module", import_module)
+    # When a request for them arrives
+    first = new_instance.handler(api_event("list_alerts"), LocalLambdaContext())
+    # Then the caller gets the documented 500, nothing internal
+    assert first["statusCode"] == 500
+    assert json.loads(first["body"])["error"]["code"] == "internal_error"
+    assert "cannot import" not in first["body"]
+    # And the next request loads the group and is answered
+    assert new_instance.handler(api_event("list_alerts"), LocalLambdaContext())["statusCode"] == 200
+
+
+def test_the_openapi_document_is_the_same_whichever_route_came_first(new_instance: ModuleType) -> None:
+    # Given an instance that served a usage request before the document
+    new_instance.handler(api_event("usage_summary"), LocalLambdaContext())
+    served_later = new_instance.handler(api_event("get_openapi"), LocalLambdaContext())["body"]
+    # When another new instance serves the document first
+    for name in HANDLER_MODULES:
+        sys.modules.pop(name, None)
+    fresh = importlib.import_module("policy_api_app")
+    served_first = fresh.handler(api_event("get_openapi"), LocalLambdaContext())["body"]
+    # Then both documents are the same bytes (clients and caches can compare them)
+    assert served_later == served_first

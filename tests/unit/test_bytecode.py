@@ -22,6 +22,7 @@ from budget_service.local.functions import function_specs
 from budget_service.template import PROJECT_ROOT, load_template
 
 CHECKED_HASH_FLAGS = 0b11  # PEP 552: hash-based, checked against the source on import
+THIS_PYTHON = f"python{sys.version_info[0]}.{sys.version_info[1]}"  # the runtime, in these tests
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def test_every_module_of_every_function_and_layer_gets_bytecode(build_dir: Path)
     # Given a build as sam build leaves it: sources only
     assert not list(build_dir.rglob("*.pyc"))
     # When it is compiled with the interpreter of the runtime (this one, in the test)
-    count = compile_artifacts(built_artifacts(load_template(), build_dir), sys.executable)
+    count = compile_artifacts(built_artifacts(load_template(), build_dir), sys.executable, THIS_PYTHON)
     # Then every source has its bytecode, checked by hash (zip extraction changes mtimes)
     sources = list(build_dir.rglob("*.py"))
     assert count == len(sources) > 50
@@ -54,7 +55,7 @@ def test_every_module_of_every_function_and_layer_gets_bytecode(build_dir: Path)
 
 def test_the_bytecode_is_used_where_nothing_can_be_written(build_dir: Path) -> None:
     # Given a compiled build
-    compile_artifacts(built_artifacts(load_template(), build_dir), sys.executable)
+    compile_artifacts(built_artifacts(load_template(), build_dir), sys.executable, THIS_PYTHON)
     # When a handler is imported from it with writes off, as on Lambda's read-only file system
     environment = {
         **os.environ,
@@ -90,4 +91,8 @@ def test_bytecode_comes_only_from_the_runtimes_own_python(build_dir: Path) -> No
     # Given the template's runtime / Then that is the interpreter asked for, and a missing one stops the build
     assert runtime_interpreter(load_template()) == "python3.12"
     with pytest.raises(BytecodeError, match=r"python9\.9 is not on PATH"):
-        compile_artifacts(built_artifacts(load_template(), build_dir), "python9.9")
+        compile_artifacts(built_artifacts(load_template(), build_dir), "python9.9", "python9.9")
+    # And an interpreter of another version is refused: Lambda would ignore its bytecode
+    with pytest.raises(BytecodeError, match=rf"is {THIS_PYTHON}, the functions run python3\.12"):
+        compile_artifacts(built_artifacts(load_template(), build_dir), sys.executable, "python3.12")
+    assert not list(build_dir.rglob("*.pyc"))

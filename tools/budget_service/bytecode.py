@@ -58,11 +58,17 @@ def built_artifacts(template: Mapping[str, Any], build_dir: Path) -> list[BuiltA
     return artifacts
 
 
-def compile_artifacts(artifacts: list[BuiltArtifact], interpreter: str) -> int:
-    """Compiles every module of every artifact; returns how many .py files the artifacts hold."""
+def compile_artifacts(artifacts: list[BuiltArtifact], interpreter: str, runtime: str) -> int:
+    """Compiles every module of every artifact with ``interpreter``, which must be the ``runtime``'s
+    Python (``python3.12``); returns how many .py files the artifacts hold."""
     executable = shutil.which(interpreter) or (interpreter if Path(interpreter).is_file() else None)
     if executable is None:
         raise BytecodeError(f"{interpreter} is not on PATH: bytecode must come from the runtime's version")
+    version = _version_of(executable)
+    if version != runtime:
+        raise BytecodeError(
+            f"{interpreter} is {version}, the functions run {runtime}: Lambda would ignore its bytecode"
+        )
     for artifact in artifacts:
         command = [executable, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "checked-hash"]
         command.append(str(artifact.directory))
@@ -71,3 +77,12 @@ def compile_artifacts(artifacts: list[BuiltArtifact], interpreter: str) -> int:
             detail = (completed.stdout + completed.stderr).strip().splitlines()[-5:]
             raise BytecodeError(f"{artifact.logical_id} did not compile: " + " | ".join(detail))
     return sum(1 for artifact in artifacts for _ in artifact.directory.rglob("*.py"))
+
+
+def _version_of(executable: str) -> str:
+    probe = "import sys; print(f'python{sys.version_info[0]}.{sys.version_info[1]}')"
+    completed = subprocess.run([executable, "-c", probe], capture_output=True, text=True, check=False)  # noqa: S603
+    if completed.returncode != 0:
+        detail = (completed.stderr.strip().splitlines() or [f"exit code {completed.returncode}"])[0]
+        raise BytecodeError(f"{executable} does not run: {detail}")
+    return completed.stdout.strip()

@@ -106,8 +106,9 @@ def main(argv: list[str] | None = None) -> int:
 
         template = load_template()
         try:
-            interpreter = args.python or runtime_interpreter(template)
-            count = compile_artifacts(built_artifacts(template, args.build_dir), interpreter)
+            runtime = runtime_interpreter(template)
+            interpreter = args.python or runtime
+            count = compile_artifacts(built_artifacts(template, args.build_dir), interpreter, runtime)
         except BytecodeError as error:
             print(f"compile-build: {error}", file=sys.stderr)
             return 2

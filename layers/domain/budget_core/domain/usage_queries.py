@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from budget_core.domain.accounting import ALL, Granularity
 from budget_core.domain.auth import Action, Principal
+from budget_core.domain.clock import as_utc
 from budget_core.domain.usage import ATTRIBUTE_PATTERN
 
 MAX_RANGE = timedelta(days=400)
@@ -30,13 +31,6 @@ Attribute = Annotated[str, Field(pattern=ATTRIBUTE_PATTERN)]
 class TrendGranularity(StrEnum):
     DAY = "day"
     HOUR = "hour"
-
-
-def as_utc(value: date | datetime) -> datetime:
-    """A date is its UTC midnight; a date-time without a zone is UTC."""
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    return datetime(value.year, value.month, value.day, tzinfo=UTC)
 
 
 def default_start(now: datetime) -> datetime:

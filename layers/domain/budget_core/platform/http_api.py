@@ -6,13 +6,14 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from budget_core.domain.auth import Principal, principal_from_claims
@@ -24,7 +25,8 @@ from budget_core.domain.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from budget_core.platform.http_errors import ErrorResponse, GatewayMessage, proxy_error
+from budget_core.platform.http_errors import ErrorResponse, GatewayMessage, proxy_error, proxy_internal_error
+from budget_core.platform.observability import logger
 from budget_core.platform.settings import get_settings
 
 PRINCIPAL = "principal"
@@ -32,7 +34,10 @@ _ETAG = re.compile(r'^(?:W/)?(?:"([0-9]{1,18})"|([0-9]{1,18}))$')
 
 
 def resolve_with_gate(
-    app: APIGatewayHttpResolver, event: Mapping[str, Any], context: LambdaContext
+    app: APIGatewayHttpResolver,
+    event: Mapping[str, Any],
+    context: LambdaContext,
+    before_routing: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Checks the caller and the body before routing.
 
@@ -40,6 +45,9 @@ def resolve_with_gate(
     ``resolve``: a caller without a tenant or role gets 403, an oversized body 413, a body that is
     not JSON 415 or 400, all before a route sees it. The tenant comes from the claims the JWT
     authorizer verified, never from the path or body.
+
+    ``before_routing`` gets the path Powertools will route on (the stage taken off) once the request
+    passed the gate; if it raises, the caller gets the documented 500, as from a route.
     """
     settings = get_settings()
     try:
@@ -49,6 +57,12 @@ def resolve_with_gate(
         event = _with_json_body(event, settings.max_body_bytes)
     except DomainError as error:
         return proxy_error(error)
+    if before_routing is not None:
+        try:
+            before_routing(APIGatewayProxyEventV2(dict(event)).path)
+        except Exception:
+            logger.exception("the code of the route could not be loaded")
+            return proxy_internal_error()
     app.append_context(**{PRINCIPAL: principal})
     return app.resolve(event, context)
 

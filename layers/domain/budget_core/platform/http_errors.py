@@ -52,6 +52,9 @@ _STATUS: dict[type[DomainError], int] = {
 }
 
 
+INTERNAL_ERROR = ("internal_error", "the request failed on our side")  # never more: no internals leak
+
+
 class ErrorDetail(BaseModel):
     field: str | None = None
     message: str | None = None
@@ -120,6 +123,17 @@ def proxy_error(error: DomainError) -> dict[str, Any]:
     }
 
 
+def proxy_internal_error() -> dict[str, Any]:
+    """The API Gateway proxy result of a failure on our side before routing (the logs say what)."""
+    return {
+        "statusCode": 500,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": error_json(*INTERNAL_ERROR),
+        "isBase64Encoded": False,
+        "cookies": [],
+    }
+
+
 def status_for(error: DomainError) -> int:
     for kind in type(error).__mro__:
         if kind in _STATUS:
@@ -151,7 +165,7 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
                 503, "service_busy", "the service is busy; retry shortly", headers={"Retry-After": "1"}
             )
         logger.exception("AWS call failed", extra={"aws_error": code})
-        return error_response(500, "internal_error", "the request failed on our side")
+        return error_response(500, *INTERNAL_ERROR)
 
     @app.not_found
     def _no_route(_: Exception) -> Response[str]:
@@ -160,4 +174,4 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
     @app.exception_handler(Exception)
     def _unexpected(error: Exception) -> Response[str]:
         logger.exception("unhandled error")
-        return error_response(500, "internal_error", "the request failed on our side")
+        return error_response(500, *INTERNAL_ERROR)
