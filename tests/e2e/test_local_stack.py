@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from budget_sdk import BudgetRecorder, KinesisTransport
 from budget_service.local.api_client import ApiClient
 from budget_service.local.stack import free_port
-from budget_service.local.tokens import signing_key
+from budget_service.local.tokens import KEY_ID, LOCAL_ISSUER, signing_key
 from tests.e2e.conftest import LocalStack, budget_service, wait_for
 
 
@@ -69,12 +69,12 @@ def test_the_authorizer_refuses_what_api_gateway_refuses(local_stack: LocalStack
     tenant = _tenant()
     key = signing_key(local_stack.state_dir)  # the stack's own key: only the named flaw is wrong
     now = int(time.time())
-    claims = {"iss": "https://budget-service.local/", "aud": "budget-service", "sub": "x",
+    claims = {"iss": LOCAL_ISSUER, "aud": "budget-service", "sub": "x",
               "iat": now, "exp": now + 600, "tenant_id": tenant, "roles": ["admin"]}  # fmt: skip
 
     def signed(changes: dict[str, Any], drop: str | None = None) -> str:
         body = {k: v for k, v in {**claims, **changes}.items() if k != drop}
-        return jwt.encode(body, key, algorithm="RS256", headers={"kid": "budget-local-1"})
+        return jwt.encode(body, key, algorithm="RS256", headers={"kid": KEY_ID})
 
     stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     public_pem = key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)

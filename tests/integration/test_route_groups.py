@@ -15,9 +15,8 @@ from budget_service.lambda_context import LocalLambdaContext
 from budget_service.sample_events import EVENTS_DIR, api_event
 from budget_service.template import load_template
 from tests.support.aws import AwsResources
+from tests.support.handlers import API_MODULES, API_ROUTE_GROUPS
 
-GROUP_MODULES = ("policy_routes", "check_routes", "usage_routes", "alert_routes")
-HANDLER_MODULES = ("policy_api_app", "api_dependencies", *GROUP_MODULES)
 SAMPLES = sorted(path.stem for path in (EVENTS_DIR / "policy_api").glob("*.json"))
 
 
@@ -25,11 +24,11 @@ SAMPLES = sorted(path.stem for path in (EVENTS_DIR / "policy_api").glob("*.json"
 def new_instance(aws: AwsResources, fresh_handlers: None) -> Iterator[ModuleType]:
     """The handler module as a new Lambda instance imports it; the test session's modules are put
     back afterwards, so other tests keep the objects they patched."""
-    saved = {name: sys.modules.pop(name) for name in HANDLER_MODULES if name in sys.modules}
+    saved = {name: sys.modules.pop(name) for name in API_MODULES if name in sys.modules}
     try:
         yield importlib.import_module("policy_api_app")
     finally:
-        for name in HANDLER_MODULES:
+        for name in API_MODULES:
             sys.modules.pop(name, None)
         sys.modules.update(saved)
 
@@ -46,7 +45,7 @@ def _template_routes() -> set[tuple[str, str]]:
 def test_importing_the_handler_loads_no_route_group(new_instance: ModuleType) -> None:
     # Given a new instance / When only its handler module is imported (the measured init)
     # Then no group of routes, with its models and services, has been loaded yet
-    assert [name for name in GROUP_MODULES if name in sys.modules] == []
+    assert [name for name in API_ROUTE_GROUPS if name in sys.modules] == []
 
 
 @pytest.mark.parametrize("sample", SAMPLES)
@@ -63,8 +62,8 @@ def test_every_route_answers_as_the_first_request_of_a_new_instance(
     assert not (isinstance(body, dict) and body.get("error", {}).get("code") == "route_not_found")
     # And only the group that serves it was loaded (the document needs them all)
     group = new_instance.route_group_for(event["rawPath"])
-    loaded = {name for name in GROUP_MODULES if name in sys.modules}
-    assert loaded == ({group} if group else set(GROUP_MODULES))
+    loaded = {name for name in API_ROUTE_GROUPS if name in sys.modules}
+    assert loaded == ({group} if group else set(API_ROUTE_GROUPS))
 
 
 def test_the_openapi_document_lists_exactly_the_template_routes(new_instance: ModuleType) -> None:
@@ -117,7 +116,7 @@ def test_the_openapi_document_is_the_same_whichever_route_came_first(new_instanc
     new_instance.handler(api_event("usage_summary"), LocalLambdaContext())
     served_later = new_instance.handler(api_event("get_openapi"), LocalLambdaContext())["body"]
     # When another new instance serves the document first
-    for name in HANDLER_MODULES:
+    for name in API_MODULES:
         sys.modules.pop(name, None)
     fresh = importlib.import_module("policy_api_app")
     served_first = fresh.handler(api_event("get_openapi"), LocalLambdaContext())["body"]

@@ -9,7 +9,7 @@ from typing import Any
 
 import boto3
 
-from budget_service.provision import ProvisionedNames, provision
+from budget_service.provision import ProvisionedNames, provision, subscribe_queue
 
 REGION = "eu-west-1"
 TABLE_NAME = "budget-test-table"
@@ -119,13 +119,8 @@ def create_resources() -> AwsResources:
     assert provisioned.usage_dlq_url == USAGE_DLQ_URL
     assert provisioned.alert_dlq_url == ALERT_DLQ_URL
     assert provisioned.alert_topic_arn == ALERT_TOPIC_ARN
-    alert_queue_url = sqs.create_queue(QueueName="alert-subscriber")["QueueUrl"]
-    alert_queue_arn = sqs.get_queue_attributes(QueueUrl=alert_queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    boto3.client("sns", region_name=REGION).subscribe(
-        TopicArn=ALERT_TOPIC_ARN, Protocol="sqs", Endpoint=alert_queue_arn
-    )
+    sns = boto3.client("sns", region_name=REGION)
+    alert_queue_url = subscribe_queue(sqs, sns, ALERT_TOPIC_ARN, "alert-subscriber")
     return AwsResources(
         dynamodb=dynamodb,
         events=events,

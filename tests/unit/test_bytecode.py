@@ -22,6 +22,7 @@ from budget_service.local.functions import function_specs
 from budget_service.template import PROJECT_ROOT, load_template
 
 CHECKED_HASH_FLAGS = 0b11  # PEP 552: hash-based, checked against the source on import
+SOURCES_ONLY = shutil.ignore_patterns("__pycache__")  # what sam build copies: no bytecode
 THIS_PYTHON = f"python{sys.version_info[0]}.{sys.version_info[1]}"  # the runtime, in these tests
 
 
@@ -30,13 +31,9 @@ def build_dir(tmp_path: Path) -> Path:
     """The layout `sam build` makes: one directory per function (its CodeUri) and per layer."""
     build = tmp_path / "build"
     for spec in function_specs(load_template()).values():
-        shutil.copytree(PROJECT_ROOT / spec.code_uri, build / spec.logical_id, ignore=_no_caches)
-    shutil.copytree(PROJECT_ROOT / "layers" / "domain", build / "DomainLayer" / "python", ignore=_no_caches)
+        shutil.copytree(PROJECT_ROOT / spec.code_uri, build / spec.logical_id, ignore=SOURCES_ONLY)
+    shutil.copytree(PROJECT_ROOT / "layers" / "domain", build / "DomainLayer" / "python", ignore=SOURCES_ONLY)
     return build
-
-
-def _no_caches(_: str, names: list[str]) -> list[str]:
-    return [name for name in names if name == "__pycache__"]
 
 
 def test_every_module_of_every_function_and_layer_gets_bytecode(build_dir: Path) -> None:

@@ -4,6 +4,7 @@ event source mapping (retries, partial batch responses, bisect, the on-failure d
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 
 from budget_service.local.event_sources import EventSourceMapping, MappingConfig, schedule_seconds
 from budget_service.local.functions import FunctionSpec, LocalFunction
-from budget_service.local.http_gateway import LocalHttpApi, template_routes
+from budget_service.local.http_gateway import LocalHttpApi, Route, template_routes
 from budget_service.local.tokens import TokenVerifier, gateway_claims, make_token
 from budget_service.table_stream_events import StreamFilter
 from budget_service.template import load_template
@@ -68,11 +69,7 @@ def test_unknown_routes_bad_tokens_and_a_raising_handler_get_api_gateway_answers
     assert api.answer("GET", "/v1/policies", other_audience, b"", "ip")[0] == 401
     assert api.answer("GET", "/v1/policies", {}, b"", "ip")[0] == 401
     # A handler that raises: 500 like API Gateway, and the next request is served
-    api.routes.append(
-        api.routes[0].__class__(
-            "GET", "/v1/boom", "PolicyApiFunction", __import__("re").compile("^/v1/boom$")
-        )
-    )
+    api.routes.append(Route("GET", "/v1/boom", "PolicyApiFunction", re.compile("^/v1/boom$")))
     status, _, body = api.answer("GET", "/v1/boom", good, b"", "ip")
     assert (status, json.loads(body)) == (500, {"message": "Internal Server Error"})
     assert api.answer("GET", "/v1/policies", good, b"", "ip")[0] == 200

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -150,11 +151,10 @@ def _patch_number_arithmetic() -> None:
     DynamoType.__sub__ = sub  # type: ignore[method-assign]
 
 
-def _lock_read_handlers() -> None:
-    from moto.dynamodb.responses import DynamoHandler
-
-    for name in _HANDLERS:
-        original = getattr(DynamoHandler, name)
+def _under_lock(cls: Any, names: Iterable[str]) -> None:
+    """Each method ``names`` of ``cls`` runs holding the one lock (once: wrapping is idempotent)."""
+    for name in names:
+        original = getattr(cls, name)
         if getattr(original, "_budget_serialized", False):
             continue
 
@@ -164,26 +164,15 @@ def _lock_read_handlers() -> None:
                 return _original(self, *args, **kwargs)
 
         locked._budget_serialized = True  # type: ignore[attr-defined]
-        setattr(DynamoHandler, name, locked)
+        setattr(cls, name, locked)
 
 
 def serialize_dynamodb_operations() -> None:
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.responses import DynamoHandler
 
     _patch_number_arithmetic()
-    _lock_read_handlers()
-
+    _under_lock(DynamoHandler, _HANDLERS)
     if not getattr(DynamoDBBackend.transact_write_items, "_budget_serialized", False):
         DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
-    for name in _WRITES + _READS:
-        original = getattr(DynamoDBBackend, name)
-        if getattr(original, "_budget_serialized", False):
-            continue
-
-        @functools.wraps(original)
-        def serialized(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
-            with _LOCK:
-                return _original(self, *args, **kwargs)
-
-        serialized._budget_serialized = True  # type: ignore[attr-defined]
-        setattr(DynamoDBBackend, name, serialized)
+    _under_lock(DynamoDBBackend, _WRITES + _READS)

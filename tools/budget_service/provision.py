@@ -202,3 +202,12 @@ def provision(names: ProvisionedNames, region: str, endpoint_url: str | None = N
         alert_topic_arn=created["AlertTopic"].arn,
         alert_dlq_url=str(created["AlertDLQ"].url),
     )
+
+
+def subscribe_queue(sqs: Any, sns: Any, topic_arn: str, queue_name: str) -> str:
+    """A queue (created if need be) subscribed to ``topic_arn``, as an alert subscriber would be;
+    returns its URL."""
+    url = str(sqs.create_queue(QueueName=queue_name)["QueueUrl"])
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn)
+    return url

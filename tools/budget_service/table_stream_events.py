@@ -4,9 +4,10 @@ declared in template.yaml would hand it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from budget_service.template import load_template, resource
@@ -42,13 +43,20 @@ class StreamFilter:
 
     patterns: list[str] = field(default_factory=list)
 
-    def matches(self, record: dict[str, Any]) -> bool:
-        if not self.patterns:
-            return True
+    @classmethod
+    def from_criteria(cls, criteria: Mapping[str, Any] | None) -> StreamFilter:
+        """The filter of an event source's ``FilterCriteria`` property (absent: everything passes)."""
+        return cls([str(f["Pattern"]) for f in (criteria or {}).get("Filters", [])])
+
+    @cached_property
+    def _parsed(self) -> list[Any]:
         from moto.events.models import EventPattern  # the EventBridge pattern matcher Lambda's syntax shares
 
+        return [EventPattern.load(p) for p in self.patterns]
+
+    def matches(self, record: dict[str, Any]) -> bool:
         event: Any = record
-        return any(EventPattern.load(p).matches_event(event) for p in self.patterns)
+        return not self.patterns or any(pattern.matches_event(event) for pattern in self._parsed)
 
 
 def event_source(function_logical_id: str, event_name: str) -> dict[str, Any]:
@@ -58,8 +66,7 @@ def event_source(function_logical_id: str, event_name: str) -> dict[str, Any]:
 
 
 def template_filter(function_logical_id: str, event_name: str) -> StreamFilter:
-    criteria = event_source(function_logical_id, event_name).get("FilterCriteria", {})
-    return StreamFilter([str(f["Pattern"]) for f in criteria.get("Filters", [])])
+    return StreamFilter.from_criteria(event_source(function_logical_id, event_name).get("FilterCriteria"))
 
 
 def read_new_records(streams: Any, stream_arn: str, iterators: dict[str, str | None]) -> list[dict[str, Any]]:

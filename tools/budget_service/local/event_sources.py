@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from budget_service.kinesis_events import lambda_record as kinesis_lambda_record
 from budget_service.local.functions import FunctionError, LocalFunction
-from budget_service.provision import CreatedResource
+from budget_service.provision import ACCOUNT_ID, CreatedResource, resolve
 from budget_service.table_stream_events import StreamFilter
 from budget_service.table_stream_events import lambda_record as table_lambda_record
 
@@ -33,21 +33,21 @@ class MappingConfig:
     on_failure_arn: str | None
 
 
-def mapping_config(properties: Mapping[str, Any], created: Mapping[str, CreatedResource]) -> MappingConfig:
+def mapping_config(
+    properties: Mapping[str, Any],
+    created: Mapping[str, CreatedResource],
+    params: Mapping[str, Any],
+    region: str,
+) -> MappingConfig:
     destination = properties.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
-    on_failure = None
-    if isinstance(destination, dict) and "Fn::GetAtt" in destination:
-        logical_id = destination["Fn::GetAtt"][0]
-        on_failure = created[logical_id].arn
-    filters = properties.get("FilterCriteria", {}).get("Filters", [])
     return MappingConfig(
         batch_size=int(properties.get("BatchSize", 100)),
         window_seconds=float(properties.get("MaximumBatchingWindowInSeconds", 0)),
         bisect=bool(properties.get("BisectBatchOnFunctionError", False)),
         max_retries=int(properties.get("MaximumRetryAttempts", -1)),
         report_item_failures="ReportBatchItemFailures" in properties.get("FunctionResponseTypes", []),
-        filter=StreamFilter([str(f["Pattern"]) for f in filters]),
-        on_failure_arn=on_failure,
+        filter=StreamFilter.from_criteria(properties.get("FilterCriteria")),
+        on_failure_arn=None if destination is None else str(resolve(destination, created, params, region)),
     )
 
 
@@ -63,54 +63,72 @@ class StreamSource(Protocol):
     def sequence_number(self, record: dict[str, Any]) -> str: ...
 
 
-class KinesisSource:
-    kind = "Kinesis"
+class _ShardReader:
+    """Reads each shard from its start, remembering the position: what Kinesis and DynamoDB Streams
+    share. Subclasses name the stream for the client, cap a read, and shape a record as Lambda does."""
 
-    def __init__(self, client: Any, stream_name: str, arn: str, region: str) -> None:
-        self._client, self._name, self.arn, self._region = client, stream_name, arn, region
+    kind: str
+    max_records_per_read: int
+
+    def __init__(self, client: Any, arn: str, region: str) -> None:
+        self._client, self.arn, self._region = client, arn, region
         self._iterators: dict[str, str | None] = {}
 
-    def shards(self) -> list[str]:
-        return [s["ShardId"] for s in self._client.list_shards(StreamName=self._name)["Shards"]]
+    def _stream(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    def _lambda_record(self, record: dict[str, Any], shard_id: str) -> dict[str, Any]:
+        raise NotImplementedError
 
     def read(self, shard_id: str, limit: int) -> list[dict[str, Any]]:
         if shard_id not in self._iterators:
             self._iterators[shard_id] = self._client.get_shard_iterator(
-                StreamName=self._name, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+                **self._stream(), ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
             )["ShardIterator"]
         iterator = self._iterators[shard_id]
         if iterator is None:
             return []
-        response = self._client.get_records(ShardIterator=iterator, Limit=min(limit, 10_000))
+        response = self._client.get_records(
+            ShardIterator=iterator, Limit=min(limit, self.max_records_per_read)
+        )
         self._iterators[shard_id] = response.get("NextShardIterator")
-        return [kinesis_lambda_record(r, self.arn, self._region, shard_id) for r in response["Records"]]
+        return [self._lambda_record(r, shard_id) for r in response.get("Records", [])]
+
+
+class KinesisSource(_ShardReader):
+    kind = "Kinesis"
+    max_records_per_read = 10_000
+
+    def __init__(self, client: Any, stream_name: str, arn: str, region: str) -> None:
+        super().__init__(client, arn, region)
+        self._name = stream_name
+
+    def _stream(self) -> dict[str, str]:
+        return {"StreamName": self._name}
+
+    def shards(self) -> list[str]:
+        return [s["ShardId"] for s in self._client.list_shards(StreamName=self._name)["Shards"]]
+
+    def _lambda_record(self, record: dict[str, Any], shard_id: str) -> dict[str, Any]:
+        return kinesis_lambda_record(record, self.arn, self._region, shard_id)
 
     def sequence_number(self, record: dict[str, Any]) -> str:
         return str(record["kinesis"]["sequenceNumber"])
 
 
-class TableStreamSource:
+class TableStreamSource(_ShardReader):
     kind = "DynamoDBStreams"
+    max_records_per_read = 1000
 
-    def __init__(self, client: Any, stream_arn: str, region: str) -> None:
-        self._client, self.arn, self._region = client, stream_arn, region
-        self._iterators: dict[str, str | None] = {}
+    def _stream(self) -> dict[str, str]:
+        return {"StreamArn": self.arn}
 
     def shards(self) -> list[str]:
         description = self._client.describe_stream(StreamArn=self.arn)["StreamDescription"]
         return [s["ShardId"] for s in description["Shards"]]
 
-    def read(self, shard_id: str, limit: int) -> list[dict[str, Any]]:
-        if shard_id not in self._iterators:
-            self._iterators[shard_id] = self._client.get_shard_iterator(
-                StreamArn=self.arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
-            )["ShardIterator"]
-        iterator = self._iterators[shard_id]
-        if iterator is None:
-            return []
-        response = self._client.get_records(ShardIterator=iterator, Limit=min(limit, 1000))
-        self._iterators[shard_id] = response.get("NextShardIterator")
-        return [table_lambda_record(r, self.arn, self._region) for r in response.get("Records", [])]
+    def _lambda_record(self, record: dict[str, Any], shard_id: str) -> dict[str, Any]:
+        return table_lambda_record(record, self.arn, self._region)
 
     def sequence_number(self, record: dict[str, Any]) -> str:
         return str(record["dynamodb"]["SequenceNumber"])
@@ -252,7 +270,7 @@ class EventSourceMapping:
         message = {
             "requestContext": {
                 "requestId": f"local-{first}",
-                "functionArn": f"arn:aws:lambda:local:123456789012:function:{self.function.spec.logical_id}",
+                "functionArn": f"arn:aws:lambda:local:{ACCOUNT_ID}:function:{self.function.spec.logical_id}",
                 "condition": "RetryAttemptsExhausted",
                 "approximateInvokeCount": attempts,
             },

@@ -90,12 +90,15 @@ class LocalFunction:
 
 
 def load_functions(
-    template: Mapping[str, Any], environment: Mapping[str, str], base: Path = PROJECT_ROOT
+    template: Mapping[str, Any],
+    specs: Mapping[str, FunctionSpec],
+    environment: Mapping[str, str],
+    base: Path = PROJECT_ROOT,
 ) -> dict[str, LocalFunction]:
-    """Import every function's handler with the layer and its code on the path. The environments of
-    all functions are merged into this process's (their names do not clash, except the service name
-    used in logs), since the handlers read them at import and at first use."""
-    specs = function_specs(template)
+    """Import every function's handler (``specs``, read from ``template``) with the layer and its code
+    on the path. The environments of all functions are merged into this process's (their names do not
+    clash, except the service name used in logs), since the handlers read them at import and at first
+    use."""
     os.environ.update(environment)
     for path in [*layer_paths(template, base), *(str(base / s.code_uri) for s in specs.values())]:
         if path not in sys.path:

@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from budget_service.local.functions import FunctionError, LocalFunction
 from budget_service.local.tokens import InvalidToken, TokenVerifier, gateway_claims
+from budget_service.provision import ACCOUNT_ID
 
 API_ID = "local"
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
@@ -85,7 +86,7 @@ def payload_v2(
         "rawQueryString": parts.query,
         "headers": lowered,
         "requestContext": {
-            "accountId": "123456789012",
+            "accountId": ACCOUNT_ID,
             "apiId": API_ID,
             "authorizer": {"jwt": {"claims": claims, "scopes": None}},
             "domainName": lowered.get("host", "127.0.0.1"),
@@ -156,10 +157,9 @@ class LocalHttpApi:
     ) -> tuple[int, dict[str, str], bytes]:
         """(status, headers, body) as API Gateway would answer."""
         path = urlsplit(target).path
-        matched = [(r, m) for r in self.routes if (m := r.pattern.match(path))]
-        if not matched:
-            return _message(HTTPStatus.NOT_FOUND, "Not Found")
-        chosen = next(((r, m) for r, m in matched if r.method == method), None)
+        chosen = next(
+            ((r, m) for r in self.routes if r.method == method and (m := r.pattern.match(path))), None
+        )
         if chosen is None:
             return _message(HTTPStatus.NOT_FOUND, "Not Found")
         route, match = chosen

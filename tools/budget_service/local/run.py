@@ -10,7 +10,7 @@ from types import FrameType
 from typing import Any
 
 from budget_service.local.stack import LocalConfig, LocalStack, StackError
-from budget_service.local.tokens import make_token
+from budget_service.local.tokens import DEFAULT_STATE_DIR, AuthorizerSettings, make_token
 from budget_service.provision import parameter_values
 from budget_service.template import load_template
 
@@ -53,7 +53,7 @@ def run_local(config: LocalConfig) -> int:
         f"  usage stream      {ready['usage_stream_name']}\n"
         f"  alert topic       {ready['alert_topic_arn']}\n"
         f"  token             budget-service token --tenant acme --roles admin,service"
-        f"{'' if config.state_dir == LocalConfig().state_dir else f' --state-dir {config.state_dir}'}\n"
+        f"{'' if config.state_dir == DEFAULT_STATE_DIR else f' --state-dir {config.state_dir}'}\n"
         + (f"  ready file        {config.ready_file}\n" if config.ready_file else "")
         + "Ctrl-C stops it.",
         flush=True,
@@ -65,18 +65,17 @@ def run_local(config: LocalConfig) -> int:
 
 
 def print_token(tenant: str, roles: str, ttl: int, state_dir: Path, subject: str) -> int:
-    params = parameter_values(load_template())
-    audience = str(params.get("JwtAudience") or "budget-service").split(",")[0]
+    authorizer = AuthorizerSettings.of(parameter_values(load_template()))
     wanted = [r.strip() for r in roles.split(",") if r.strip()]
     token = make_token(
         state_dir,
         tenant,
         wanted,
-        audience,
+        authorizer.audiences[0],
         ttl_seconds=ttl,
         subject=subject,
-        tenant_claim=str(params.get("TenantClaim") or "tenant_id"),
-        roles_claim=str(params.get("RolesClaim") or "roles"),
+        tenant_claim=authorizer.tenant_claim,
+        roles_claim=authorizer.roles_claim,
     )
     print(token)
     return 0

@@ -11,7 +11,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,8 +28,13 @@ from budget_service.local.event_sources import (
 )
 from budget_service.local.functions import LocalFunction, function_environment, function_specs, load_functions
 from budget_service.local.http_gateway import LocalHttpApi, template_routes
-from budget_service.local.tokens import DEFAULT_STATE_DIR, TokenVerifier
-from budget_service.provision import CreatedResource, create_template_resources, parameter_values
+from budget_service.local.tokens import DEFAULT_STATE_DIR, AuthorizerSettings, TokenVerifier
+from budget_service.provision import (
+    CreatedResource,
+    create_template_resources,
+    parameter_values,
+    subscribe_queue,
+)
 from budget_service.template import TEMPLATE_PATH, load_template
 
 REGION = "eu-west-1"
@@ -169,8 +174,9 @@ class LocalStack:
             physical_name, config.region, self.endpoint, template=template
         )
         sqs = self._client("sqs")
-        alert_queue_url = self._subscribe_alert_queue(sqs, ALERT_SUBSCRIBER_QUEUE)
-        tail_queue_url = self._subscribe_alert_queue(sqs, ALERT_TAIL_QUEUE)
+        sns, alert_topic_arn = self._client("sns"), self.created["AlertTopic"].arn
+        alert_queue_url = subscribe_queue(sqs, sns, alert_topic_arn, ALERT_SUBSCRIBER_QUEUE)
+        tail_queue_url = subscribe_queue(sqs, sns, alert_topic_arn, ALERT_TAIL_QUEUE)
 
         environment: dict[str, str] = {}
         for spec in specs.values():
@@ -184,17 +190,18 @@ class LocalStack:
             }
         )
         try:
-            self.functions = load_functions(template, environment, config.template_path.resolve().parent)
+            self.functions = load_functions(
+                template, specs, environment, config.template_path.resolve().parent
+            )
         except (ImportError, AttributeError) as error:
             raise StackError(f"cannot load a function's handler: {error}") from None
 
-        audiences = params.get("JwtAudience") or "budget-service"
-        verifier = TokenVerifier(config.state_dir, str(audiences).split(","))
+        verifier = TokenVerifier(config.state_dir, AuthorizerSettings.of(params).audiences)
         self._api = LocalHttpApi(
             routes, self.functions, verifier, config.api_port, self.log if config.verbose else None
         )
         self._api.start()
-        self._start_mappings(sqs)
+        self._start_mappings(sqs, params)
         self.alert_tail = AlertTail(sqs, tail_queue_url)
         self.alert_tail.start()
 
@@ -256,13 +263,7 @@ class LocalStack:
     def _client(self, service: Any) -> Any:
         return boto3.client(service, region_name=self.config.region, endpoint_url=self.endpoint)
 
-    def _subscribe_alert_queue(self, sqs: Any, name: str) -> str:
-        url = str(sqs.create_queue(QueueName=name)["QueueUrl"])
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        self._client("sns").subscribe(TopicArn=self.created["AlertTopic"].arn, Protocol="sqs", Endpoint=arn)
-        return url
-
-    def _start_mappings(self, sqs: Any) -> None:
+    def _start_mappings(self, sqs: Any, params: Mapping[str, Any]) -> None:
         queue_urls = {r.arn: str(r.url) for r in self.created.values() if r.type == "AWS::SQS::Queue"}
         for logical_id, function in self.functions.items():
             for event_name, event in function.spec.events.items():
@@ -290,7 +291,7 @@ class LocalStack:
                     f"{logical_id}.{event_name}",
                     source,
                     function,
-                    mapping_config(props, self.created),
+                    mapping_config(props, self.created, params, self.config.region),
                     sqs,
                     queue_urls,
                     self.log,

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,23 @@ LOCAL_ISSUER = "https://budget-service.local/"
 KEY_FILE = "jwt-signing-key.pem"
 KEY_ID = "budget-local-1"  # API Gateway picks the issuer's key by the token's kid
 DEFAULT_STATE_DIR = Path(".budget-local")
+
+
+@dataclass(frozen=True)
+class AuthorizerSettings:
+    """What the template's JWT authorizer and function expect of a token (its parameter values)."""
+
+    audiences: list[str]
+    tenant_claim: str
+    roles_claim: str
+
+    @classmethod
+    def of(cls, params: Mapping[str, Any]) -> AuthorizerSettings:
+        return cls(
+            audiences=str(params.get("JwtAudience") or "budget-service").split(","),
+            tenant_claim=str(params.get("TenantClaim") or "tenant_id"),
+            roles_claim=str(params.get("RolesClaim") or "roles"),
+        )
 
 
 class InvalidToken(Exception):

@@ -114,21 +114,19 @@ def _retry_after(error: DomainError) -> dict[str, str]:
 def proxy_error(error: DomainError) -> dict[str, Any]:
     """The API Gateway proxy result for ``error``, for checks made before routing."""
     status, body = domain_error_parts(error)
-    return {
-        "statusCode": status,
-        "headers": {"Content-Type": content_types.APPLICATION_JSON, **_retry_after(error)},
-        "body": body,
-        "isBase64Encoded": False,
-        "cookies": [],
-    }
+    return _proxy_result(status, body, _retry_after(error))
 
 
 def proxy_internal_error() -> dict[str, Any]:
     """The API Gateway proxy result of a failure on our side before routing (the logs say what)."""
+    return _proxy_result(500, error_json(*INTERNAL_ERROR), {})
+
+
+def _proxy_result(status: int, body: str, headers: dict[str, str]) -> dict[str, Any]:
     return {
-        "statusCode": 500,
-        "headers": {"Content-Type": content_types.APPLICATION_JSON},
-        "body": error_json(*INTERNAL_ERROR),
+        "statusCode": status,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON, **headers},
+        "body": body,
         "isBase64Encoded": False,
         "cookies": [],
     }
