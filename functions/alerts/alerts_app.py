@@ -26,11 +26,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 from pydantic import BaseModel, ConfigDict
 
-from budget_core.adapters.counter_images import snapshot_from_image
+from budget_core.adapters.counter_images import counter_from_image
 from budget_core.adapters.dynamodb_alert_claims import DynamoDBAlertClaims
-from budget_core.adapters.dynamodb_codec import from_item
 from budget_core.adapters.eventbridge_budget_events import EventBridgeBudgetEvents
-from budget_core.adapters.keys import COUNTER_ENTITY
 from budget_core.adapters.sns_alert_notifier import SnsAlertNotifier
 from budget_core.domain.alert_service import AlertDeliveryIncomplete, AlertService, ThresholdReport
 from budget_core.domain.alerting import CounterSnapshot, ForecastRule
@@ -112,13 +110,10 @@ def counter_change(record: TableStreamRecord) -> tuple[CounterSnapshot | None, C
     if record.eventName not in ("INSERT", "MODIFY") or not change.NewImage:
         return None
     try:
-        new_image = from_item(change.NewImage)
-        if new_image.get("entity") != COUNTER_ENTITY:
-            return None
-        after = snapshot_from_image(new_image)
+        after = counter_from_image(change.NewImage)
     except (KeyError, ValueError, TypeError, ArithmeticError) as error:
         raise UnreadableCounter(f"{type(error).__name__}: {error}") from error
-    return _before(change.OldImage), after
+    return None if after is None else (_before(change.OldImage), after)
 
 
 def _before(old_image: dict[str, Any] | None) -> CounterSnapshot | None:
@@ -127,8 +122,7 @@ def _before(old_image: dict[str, Any] | None) -> CounterSnapshot | None:
     if not old_image:
         return None
     try:
-        image = from_item(old_image)
-        return snapshot_from_image(image) if image.get("entity") == COUNTER_ENTITY else None
+        return counter_from_image(old_image)
     except (KeyError, ValueError, TypeError, ArithmeticError) as error:
         logger.warning("unreadable old counter image ignored", extra={"reason": str(error)})
         return None

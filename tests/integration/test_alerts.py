@@ -18,13 +18,14 @@ from budget_core.adapters.dynamodb_alert_claims import DynamoDBAlertClaims
 from budget_core.adapters.dynamodb_codec import from_item
 from budget_core.adapters.dynamodb_policy_repository import DynamoDBPolicyRepository
 from budget_core.domain.alerting import detect_crossings
-from budget_core.domain.policy import Policy
 from budget_service.lambda_context import LocalLambdaContext
 from budget_service.sample_events import load_event
 from tests.integration.conftest import ApiResponse
 from tests.support.aws import ALERT_DLQ_URL, REGION, TABLE_NAME, AwsResources
 from tests.support.counters import RULE, counter
-from tests.support.flaky_client import FlakyClient
+from tests.support.fakes import stored_policy
+from tests.support.flaky_client import FlakyClient, throttled
+from tests.support.policies import create_policy
 from tests.support.table_stream import TableStreamDriver
 from tests.support.usage_stream import UsageStreamDriver
 
@@ -55,10 +56,10 @@ def table_stream(aws: AwsResources, fresh_handlers: None) -> TableStreamDriver:
 
 
 def _policy(api: Api, **fields: Any) -> str:
-    body = {"name": "Research", "scope": {"type": "tenant"}, "period": "month", "limit_usd": "100", **fields}
-    response = api("create_policy", body=body)
-    assert response.status == 201, response.body
-    return str(response.body["policy_id"])
+    """A $100 monthly budget on the whole tenant unless ``fields`` say otherwise; returns its id."""
+    return create_policy(
+        api, **{"name": "Research", "scope": {"type": "tenant"}, "limit_usd": "100", **fields}
+    )
 
 
 class Spender:
@@ -67,7 +68,8 @@ class Spender:
     def __init__(self, usage: UsageStreamDriver, table: TableStreamDriver, clock: Clock) -> None:
         self.usage, self.table, self.clock, self.count = usage, table, clock, 0
 
-    def spend(self, amount: str) -> None:
+    def ingest(self, amount: str) -> None:
+        """Counts ``amount`` through the ingest handler; the alert function has not seen it yet."""
         self.count += 1
         self.clock.now += timedelta(minutes=1)
         event = {
@@ -78,6 +80,9 @@ class Spender:
             "cost_usd": amount,
         }
         assert self.usage.deliver([event]) == {"batchItemFailures": []}
+
+    def spend(self, amount: str) -> None:
+        self.ingest(amount)
         self.table.pump()
 
 
@@ -267,17 +272,7 @@ def test_counters_of_a_deleted_policy_raise_no_alert(
 ) -> None:
     # Given a policy whose counter crossed 50 %, but which was deleted before the alert function ran
     policy_id = _policy(api)
-    spender.usage.deliver(
-        [
-            {
-                "event_id": "late",
-                "tenant_id": TENANT,
-                "timestamp": spender.clock.now.isoformat(),
-                "kind": "custom",
-                "cost_usd": "60",
-            }
-        ]
-    )
+    spender.ingest("60")
     assert api("delete_policy", policy_id=policy_id, drop_headers=("if-match",)).status == 204
     # When the alert function sees the counter change
     assert len(table_stream.pump()) == 1
@@ -333,18 +328,13 @@ def test_the_sample_stream_event_alerts_on_50_and_80(aws: AwsResources, fresh_ha
     # Given the policy of the sample (events/alerts, what `sam local invoke AlertFunction -e` takes)
     event = load_event("alerts/counter_crosses_50_and_80.json")
     new_image = from_item(event["Records"][0]["dynamodb"]["NewImage"])
-    stored = Policy.model_validate(
-        {
-            "policy_id": new_image["policy_id"],
-            "tenant_id": new_image["tenant_id"],
-            "name": new_image["policy_name"],
-            "scope": {"type": new_image["scope_type"], "id": new_image["scope_id"]},
-            "period": new_image["period"],
-            "limit_usd": new_image["limit_usd"],
-            "version": 2,
-            "created_at": "2026-11-01T09:00:00+00:00",
-            "updated_at": "2026-11-20T09:00:00+00:00",
-        }
+    stored = stored_policy(
+        new_image["tenant_id"],
+        new_image["policy_id"],
+        name=new_image["policy_name"],
+        scope={"type": new_image["scope_type"], "id": new_image["scope_id"]},
+        period=new_image["period"],
+        limit_usd=new_image["limit_usd"],
     )
     DynamoDBPolicyRepository(aws.dynamodb, TABLE_NAME).create(stored)
     # When the handler gets the sample
@@ -354,15 +344,9 @@ def test_the_sample_stream_event_alerts_on_50_and_80(aws: AwsResources, fresh_ha
     assert _received(aws) == [("2026-11", "actual", 50), ("2026-11", "actual", 80)]
 
 
-def _unavailable(operation: str) -> Exception:
-    from botocore.exceptions import ClientError
-
-    return ClientError({"Error": {"Code": "InternalError", "Message": "try again"}}, operation)
-
-
 def _failing_sns(monkeypatch: pytest.MonkeyPatch, failures: int) -> FlakyClient:
     sns = FlakyClient(boto3.client("sns", region_name=REGION))
-    sns.fail_next("publish", *[lambda _: _unavailable("Publish")] * failures)
+    sns.fail_next("publish", *[lambda _: throttled("Publish")] * failures)
     real_client = boto3.client
     monkeypatch.setattr(
         alerts_app.boto3, "client", lambda name, *a, **k: sns if name == "sns" else real_client(name, *a, **k)
@@ -370,30 +354,31 @@ def _failing_sns(monkeypatch: pytest.MonkeyPatch, failures: int) -> FlakyClient:
     return sns
 
 
-def _counter_records_after(
-    usage: UsageStreamDriver, table: TableStreamDriver, clock: Clock, cost: str
-) -> list[Any]:
-    clock.now += timedelta(minutes=1)
-    event = {"event_id": f"e-{cost}", "tenant_id": TENANT, "timestamp": clock.now.isoformat(),
-             "kind": "custom", "cost_usd": cost}  # fmt: skip
-    assert usage.deliver([event]) == {"batchItemFailures": []}
-    return table.read_new()
+@dataclass
+class PendingAlert:
+    policy_id: str
+    records: list[Any]  # the counter records the alert function failed on
+    result: dict[str, Any]
+
+
+@pytest.fixture
+def pending_alert(
+    api: Api, spender: Spender, table_stream: TableStreamDriver, monkeypatch: pytest.MonkeyPatch
+) -> PendingAlert:
+    """A 50 % crossing whose publish the topic refused once: claimed, not delivered."""
+    _failing_sns(monkeypatch, failures=1)
+    policy_id = _policy(api)
+    spender.ingest("60")
+    records = table_stream.read_new()
+    return PendingAlert(policy_id, records, table_stream.invoke(records))
 
 
 def test_an_alert_left_pending_when_the_stream_gave_up_is_delivered_by_the_sweep(
-    api: Api,
-    aws: AwsResources,
-    usage_stream: UsageStreamDriver,
-    table_stream: TableStreamDriver,
-    clock: Clock,
-    monkeypatch: pytest.MonkeyPatch,
+    api: Api, aws: AwsResources, table_stream: TableStreamDriver, pending_alert: PendingAlert
 ) -> None:
-    # Given the topic refuses the publish, and the stream gives up on the record (no more retries)
-    _failing_sns(monkeypatch, failures=1)
-    _policy(api)
-    records = _counter_records_after(usage_stream, table_stream, clock, "60")
-    failed = table_stream.invoke(records)
-    assert len(failed["batchItemFailures"]) == 1
+    # Given the topic refused the publish, and the stream gives up on the record (no more retries)
+    records = pending_alert.records
+    assert len(pending_alert.result["batchItemFailures"]) == 1
     assert aws.alerts() == []
     assert api("list_alerts").body["items"][0]["delivery"] == "pending"
     # When the scheduled sweep runs (twice)
@@ -409,16 +394,9 @@ def test_an_alert_left_pending_when_the_stream_gave_up_is_delivered_by_the_sweep
 
 
 def test_the_sweep_skips_a_pending_alert_whose_policy_was_deleted(
-    api: Api,
-    aws: AwsResources,
-    usage_stream: UsageStreamDriver,
-    table_stream: TableStreamDriver,
-    clock: Clock,
-    monkeypatch: pytest.MonkeyPatch,
+    api: Api, aws: AwsResources, pending_alert: PendingAlert
 ) -> None:
-    _failing_sns(monkeypatch, failures=1)
-    policy_id = _policy(api)
-    table_stream.invoke(_counter_records_after(usage_stream, table_stream, clock, "60"))
+    policy_id = pending_alert.policy_id
     assert api("delete_policy", policy_id=policy_id, drop_headers=("if-match",)).status == 204
     report = alerts_app.redeliver_handler({}, LocalLambdaContext())
     assert (report["skipped"], report["sent"]) == (1, 0)

@@ -11,7 +11,7 @@ import boto3
 
 import alerts_app
 from budget_service.lambda_context import LocalLambdaContext
-from budget_service.table_stream_events import lambda_event, lambda_record, read_new_records, template_filter
+from budget_service.table_stream_events import lambda_event, read_lambda_records, template_filter
 from tests.support.aws import REGION, AwsResources
 from tests.support.retries import retry_from_lowest_failure
 
@@ -31,9 +31,9 @@ class TableStreamDriver:
 
     def read_new(self) -> list[dict[str, Any]]:
         """New records that pass the template's filter, as Lambda records."""
-        raw = read_new_records(self.streams, self.aws.table_stream_arn, self.iterators)
-        records = [lambda_record(r, self.aws.table_stream_arn, REGION) for r in raw]
-        return [r for r in records if self.filter.matches(r)]
+        return read_lambda_records(
+            self.streams, self.aws.table_stream_arn, self.iterators, REGION, self.filter
+        )
 
     def invoke(self, records: list[dict[str, Any]]) -> dict[str, Any]:
         result: dict[str, Any] = alerts_app.handler(

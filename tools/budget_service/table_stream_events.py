@@ -89,3 +89,11 @@ def read_new_records(streams: Any, stream_arn: str, iterators: dict[str, str | N
             if not batch:
                 break
     return records
+
+
+def read_lambda_records(
+    streams: Any, stream_arn: str, iterators: dict[str, str | None], region: str, passes: StreamFilter
+) -> list[dict[str, Any]]:
+    """New records (see ``read_new_records``) that pass the filter, as Lambda hands them over."""
+    records = (lambda_record(r, stream_arn, region) for r in read_new_records(streams, stream_arn, iterators))
+    return [r for r in records if passes.matches(r)]

@@ -3,21 +3,24 @@ light on imports because it is on that function's cold start."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from budget_core.adapters.dynamodb_codec import from_item
 from budget_core.adapters.keys import COUNTER_ENTITY
 from budget_core.domain.alerting import CounterSnapshot
 from budget_core.domain.policy_enums import PolicyStatus
 
 
-def snapshot_from_image(image: dict[str, Any]) -> CounterSnapshot:
-    """The counter of a table-stream image; ValueError naming the attribute when the item is not a
-    counter this service wrote."""
-    if image.get("entity") != COUNTER_ENTITY:
-        raise ValueError(f"not a spend counter (entity={image.get('entity')!r})")
-    return snapshot_from_attributes(image)
+def counter_from_image(image: Mapping[str, Any]) -> CounterSnapshot | None:
+    """The counter of a table-stream image (attribute values), None when the item is not a counter;
+    KeyError, ValueError, TypeError or ArithmeticError naming what is wrong with a counter's."""
+    attributes = from_item(image)
+    if attributes.get("entity") != COUNTER_ENTITY:
+        return None
+    return snapshot_from_attributes(attributes)
 
 
 def snapshot_attributes(counter: CounterSnapshot) -> dict[str, Any]:

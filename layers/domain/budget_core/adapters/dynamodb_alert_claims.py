@@ -69,11 +69,12 @@ class DynamoDBAlertClaims:
                 if reason.get("Code") != CONDITION_FAILED:
                     unclaimed.append(alert)
                     continue
-                existing = self._existing(alert, reason.get("Item"))
+                # ALL_OLD: a put refused because the claim exists hands that claim back
+                existing = claimed_from_item(from_item(reason["Item"]))
                 if existing.delivered:
                     duplicates += 1
                     continue
-                leased = self._take_lease(existing.alert)
+                leased = self._take_lease(to_item(claim_key(alert)))
                 if leased is None:
                     in_flight += 1
                 elif leased.delivered:
@@ -87,22 +88,15 @@ class DynamoDBAlertClaims:
         at = self._now().isoformat()
         updates: list[dict[str, Any]] = []
         for claim in claims:
-            sets = [f"{name} = if_not_exists({name}, :at)" for name, done in _progress(claim) if done]
+            progress = (("notified_at", claim.notified), ("announced_at", claim.announced))
+            sets = [f"{name} = if_not_exists({name}, :at)" for name, done in progress if done]
             values: dict[str, Any] = {":at": at} if sets else {}
             if claim.delivered:
                 expression = f"SET {', '.join(sets)} REMOVE gsi2pk, gsi2sk, lease_until"
             else:
                 expression = "SET " + ", ".join([*sets, "lease_until = :released"])
                 values[":released"] = 0
-            updates.append(
-                {
-                    "TableName": self._table,
-                    "Key": to_item(claim_key(claim.alert)),
-                    "UpdateExpression": expression,
-                    "ConditionExpression": "attribute_exists(pk)",
-                    "ExpressionAttributeValues": to_item(values),
-                }
-            )
+            updates.append(self._update(claim, expression, values))
         self._write(updates)
 
     def lease_pending(self, limit: int) -> list[ClaimedAlert]:
@@ -116,35 +110,34 @@ class DynamoDBAlertClaims:
                 "KeyConditionExpression": "gsi2pk = :pending",
                 "FilterExpression": "attribute_not_exists(lease_until) OR lease_until < :now",
                 "ExpressionAttributeValues": to_item({":pending": PENDING_ALERTS_PARTITION, ":now": now}),
-                "Limit": limit,
+                "Limit": limit - len(leased),
             }
             if start_key is not None:
                 request["ExclusiveStartKey"] = start_key
             response = self._client.query(**request)
             for raw in response.get("Items", []):
-                claim = self._take_lease(claimed_from_item(from_item(raw)).alert)
+                claim = self._take_lease({"pk": raw["pk"], "sk": raw["sk"]})
                 if claim is not None and not claim.delivered:
                     leased.append(claim)
             start_key = response.get("LastEvaluatedKey")
             if start_key is None:
                 break
-        return leased[:limit]
+        return leased
 
     def skip(self, claims: Sequence[ClaimedAlert], reason: str) -> None:
         at = self._now().isoformat()
-        self._write(
-            [
-                {
-                    "TableName": self._table,
-                    "Key": to_item(claim_key(claim.alert)),
-                    "UpdateExpression": "SET skipped_at = :at, skip_reason = :reason "
-                    "REMOVE gsi2pk, gsi2sk, lease_until",
-                    "ConditionExpression": "attribute_exists(pk)",
-                    "ExpressionAttributeValues": to_item({":at": at, ":reason": reason}),
-                }
-                for claim in claims
-            ]
-        )
+        expression = "SET skipped_at = :at, skip_reason = :reason REMOVE gsi2pk, gsi2sk, lease_until"
+        self._write([self._update(claim, expression, {":at": at, ":reason": reason}) for claim in claims])
+
+    def _update(self, claim: ClaimedAlert, expression: str, values: dict[str, Any]) -> dict[str, Any]:
+        """An update of a claim that exists (one the sweep or a retry may have finished meanwhile)."""
+        return {
+            "TableName": self._table,
+            "Key": to_item(claim_key(claim.alert)),
+            "UpdateExpression": expression,
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeValues": to_item(values),
+        }
 
     def _write(self, updates: list[dict[str, Any]]) -> None:
         """One request: an UpdateItem, or a transaction of them."""
@@ -155,13 +148,14 @@ class DynamoDBAlertClaims:
             chunk: list[Any] = [{"Update": u} for u in updates[start : start + TRANSACTION_MAX_ACTIONS]]
             self._client.transact_write_items(TransactItems=chunk)
 
-    def _take_lease(self, alert: Alert) -> ClaimedAlert | None:
-        """The claim as it stands once leased to this caller; None when another deliverer holds it."""
+    def _take_lease(self, key: dict[str, Any]) -> ClaimedAlert | None:
+        """The claim at ``key`` (attribute values) as it stands once leased to this caller; None when
+        another deliverer holds it."""
         now = self._now()
         try:
             response = self._client.update_item(
                 TableName=self._table,
-                Key=to_item(claim_key(alert)),
+                Key=key,
                 UpdateExpression="SET lease_until = :until",
                 ConditionExpression="attribute_exists(gsi2pk) AND "
                 "(attribute_not_exists(lease_until) OR lease_until < :now)",
@@ -213,15 +207,3 @@ class DynamoDBAlertClaims:
                 raise ServiceBusy(f"alert claim cancelled: {sorted(codes)}") from error
             return reasons
         return None
-
-    def _existing(self, alert: Alert, returned: Any) -> ClaimedAlert:
-        if returned:
-            return claimed_from_item(from_item(returned))
-        response = self._client.get_item(
-            TableName=self._table, Key=to_item(claim_key(alert)), ConsistentRead=True
-        )
-        return claimed_from_item(from_item(response["Item"]))
-
-
-def _progress(claim: ClaimedAlert) -> tuple[tuple[str, bool], ...]:
-    return (("notified_at", claim.notified), ("announced_at", claim.announced))

@@ -117,11 +117,13 @@ class AlertService:
         leased = self.claims.lease_pending(limit)
         live: list[ClaimedAlert] = []
         gone: list[ClaimedAlert] = []
+        active: dict[tuple[str, str], bool] = {}  # a policy's thresholds share one read
         for claim in leased:
-            counter = claim.alert.counter
-            policy = policies.get(counter.tenant_id, counter.policy_id)
-            active = policy is not None and policy.status is PolicyStatus.ACTIVE
-            (live if active else gone).append(claim)
+            policy_key = claim.alert.counter.tenant_id, claim.alert.counter.policy_id
+            if policy_key not in active:
+                policy = policies.get(*policy_key)
+                active[policy_key] = policy is not None and policy.status is PolicyStatus.ACTIVE
+            (live if active[policy_key] else gone).append(claim)
         if gone:
             self.claims.skip(gone, "the policy was deleted or paused before the alert was delivered")
         report = self._deliver(live)
