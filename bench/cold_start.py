@@ -116,14 +116,14 @@ class ChildResult:
     network_calls: list[str]
 
 
-def _placeholder(variable: str, value: Any, parameters: dict[str, Any]) -> str:
-    if isinstance(value, dict):
-        ref = value.get("Ref")
-        if isinstance(ref, str) and ref in parameters:
-            default = parameters[ref].get("Default", "")
-            return ",".join(map(str, default)) if isinstance(default, list) else str(default)
+def _value(variable: str, value: Any, parameters: dict[str, Any]) -> str:
+    """A variable as deployed with the parameters' defaults; a placeholder where it names a resource."""
+    from budget_service.provision import resolve
+
+    try:
+        return str(resolve(value, {}, parameters, REGION))
+    except KeyError:
         return PLACEHOLDERS.get(variable, f"bench-{variable.lower().replace('_', '-')}")
-    return str(value)
 
 
 def _base_environment(sources: Sources) -> dict[str, str]:
@@ -165,16 +165,17 @@ class Sources:
 
 def _targets(sources: Sources) -> list[Target]:
     from budget_service.local.functions import function_specs
+    from budget_service.provision import parameter_values
     from budget_service.template import load_template
 
     template = load_template()
-    parameters = template.get("Parameters", {})
+    parameters = parameter_values(template)
     layer = sources.layer()
     targets = [Target(BASELINE, "boto3.client", "", _base_environment(sources), sources.path(layer))]
     for spec in function_specs(template).values():
         environment = _base_environment(sources)
         environment.update(
-            {name: _placeholder(name, value, parameters) for name, value in spec.environment.items()}
+            {name: _value(name, value, parameters) for name, value in spec.environment.items()}
         )
         environment["AWS_LAMBDA_FUNCTION_NAME"] = spec.logical_id
         environment["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = str(spec.memory_mb)

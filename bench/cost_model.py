@@ -47,21 +47,6 @@ TARGET_USD_PER_MILLION = 2.00
 MILLION = 1_000_000
 
 
-def _template_numbers() -> dict[str, Any]:
-    from budget_service.local.functions import function_specs
-    from budget_service.provision import parameter_values
-    from budget_service.template import load_template
-
-    template = load_template()
-    ingest = function_specs(template)["UsageIngestFunction"]
-    batch = ingest.events["Usage"]["Properties"]
-    return {
-        "ingest_memory_mb": ingest.memory_mb,
-        "ingest_batch_size": int(batch["BatchSize"]),
-        "usage_shards": int(parameter_values(template)["UsageShardCount"]),
-    }
-
-
 def cost(measured: dict[str, Any], template: dict[str, Any]) -> dict[str, Any]:
     """Dollars per million events from the measured figures (pure arithmetic, every input shown)."""
     p, a = PRICES_USD, ASSUMPTIONS
@@ -73,11 +58,11 @@ def cost(measured: dict[str, Any], template: dict[str, Any]) -> dict[str, Any]:
         + a["alerts_per_million_events"] * a["write_units_per_crossing"]
     )
     read_units = reads * MILLION  # one small, strongly consistent query page per tenant per batch
-    memory_gb = template["ingest_memory_mb"] / 1024
+    memory_gb = template["memory_mb"] / 1024
     cpu_seconds = measured["cpu"]["pipeline_us_per_event"] / 1e6 * MILLION
     wall_seconds = cpu_seconds + per_event_requests * MILLION * a["dynamodb_round_trip_ms"] / 1000
     # ingest batches, and about as many alert batches (the counter changes they cause)
-    invocations = MILLION / template["ingest_batch_size"] * 2
+    invocations = MILLION / template["batch_size"] * 2
     hours = MILLION / a["events_per_second"] / 3600
     lines = {
         "dynamodb_writes": write_units / MILLION * p["dynamodb_per_million_write_request_units"],
@@ -87,7 +72,7 @@ def cost(measured: dict[str, Any], template: dict[str, Any]) -> dict[str, Any]:
         # one 25 KB payload unit per event (an event is well under 1 KB)
         "kinesis_put_payload_units": p["kinesis_per_million_put_payload_units"],
         "kinesis_shard_hours": hours
-        * template["usage_shards"]
+        * template["template_shards"]
         * (p["kinesis_per_shard_hour"] + p["kinesis_extended_retention_per_shard_hour"]),
         "sns_alerts": a["alerts_per_million_events"] / MILLION * p["sns_per_million_publishes"],
         "eventbridge_budget_events": a["alerts_per_million_events"]
@@ -129,6 +114,7 @@ def _naive(requests: dict[str, Any]) -> dict[str, Any]:
 
 def main() -> int:
     import ingest_bench
+    from workload import ingest_mapping
 
     quick = "--quick" in sys.argv  # CI: without the (slow) naive design for comparison
     with contextlib.redirect_stdout(io.StringIO()):  # the handlers print their metrics
@@ -138,11 +124,13 @@ def main() -> int:
         }
     report = {
         "benchmark": "cost per million tracked events (AWS list prices, us-east-1, on demand)",
-        **cost(measured, _template_numbers()),
+        **cost(measured, ingest_mapping()),
         "prices_usd": PRICES_USD,
         "target_usd_per_million_events": TARGET_USD_PER_MILLION,
     }
     report["within_target"] = report["usd_per_million_events"] <= TARGET_USD_PER_MILLION
+    # The same measurement is the ingestion benchmark: `make bench` prints it here, once.
+    report["ingest_benchmark"] = ingest_bench.report(measured["requests"], measured["cpu"])
     print(json.dumps(report, indent=2))
     return 0
 

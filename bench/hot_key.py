@@ -12,6 +12,7 @@ second on that one item, against DynamoDB's per-item ceiling of 1,000 WCU/s.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import sys
@@ -29,21 +30,7 @@ ITEM_WCU_PER_SECOND = 1_000  # DynamoDB's ceiling for one partition (and so for 
 HEADROOM = 0.5  # plan to use at most half of it: retries and transaction conflicts need the rest
 
 
-def _mapping() -> dict[str, Any]:
-    from budget_service.local.functions import function_specs
-    from budget_service.provision import parameter_values
-    from budget_service.template import load_template
-
-    template = load_template()
-    usage = function_specs(template)["UsageIngestFunction"].events["Usage"]["Properties"]
-    return {
-        "template_shards": int(parameter_values(template)["UsageShardCount"]),
-        "batch_size": int(usage["BatchSize"]),
-        "window_seconds": float(usage["MaximumBatchingWindowInSeconds"]),
-        "parallelization_factor": int(usage["ParallelizationFactor"]),
-    }
-
-
+@functools.cache
 def _touches_per_batch(batch_size: int) -> tuple[int, int]:
     """(transactions in a batch of one tenant's events, transactions that touch its tenant-wide
     counter), from the ingest function's own planner."""
@@ -105,9 +92,8 @@ def _single_tenant_row(
     DESIGN partition key (tenant_id) all of them land on one shard, whose records one batch at a
     time carries in order; with spread keys they use every shard the rate needs, in parallel."""
     shards = max(mapping["template_shards"], math.ceil(rate / KINESIS_RECORDS_PER_SHARD_SECOND))
-    tenant_shards = shards if spread else 1
     tenant_rate = rate if spread else min(rate, KINESIS_RECORDS_PER_SHARD_SECOND)
-    concurrent = tenant_shards * mapping["parallelization_factor"] if spread else 1
+    concurrent = shards * mapping["parallelization_factor"] if spread else 1
     per_batcher = tenant_rate / concurrent
     batch = int(min(mapping["batch_size"], max(1, per_batcher * mapping["window_seconds"])))
     batches_per_second = tenant_rate / batch
@@ -131,7 +117,9 @@ def _single_tenant_row(
 
 
 def simulate() -> dict[str, Any]:
-    mapping = _mapping()
+    from workload import ingest_mapping
+
+    mapping = ingest_mapping()
     wcu_per_update = _counter_update_wcu()
     _, touching_full = _touches_per_batch(mapping["batch_size"])
     events_per_transaction = mapping["batch_size"] / touching_full

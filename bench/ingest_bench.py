@@ -223,9 +223,13 @@ def measure_cpu() -> dict[str, Any]:
 
 
 def main() -> int:
-    requests = measure_requests()
-    cpu = measure_cpu()
-    report = {
+    print(json.dumps(report(measure_requests(), measure_cpu()), indent=2))
+    return 0
+
+
+def report(requests: dict[str, Any], cpu: dict[str, Any]) -> dict[str, Any]:
+    """The ingestion report of the measured figures, against the targets."""
+    return {
         "benchmark": "usage ingestion",
         "dynamodb": requests,
         "cpu": cpu,
@@ -237,8 +241,6 @@ def main() -> int:
             "cpu_ratio_to_json_loads": cpu["cpu_ratio_to_json_loads"] <= TARGETS["cpu_ratio_to_json_loads"],
         },
     }
-    print(json.dumps(report, indent=2))
-    return 0
 
 
 if __name__ == "__main__":

@@ -105,3 +105,21 @@ def stored_policy(body: dict[str, Any], tenant: str, now: datetime) -> Any:
     return Policy(
         **fields, policy_id=new_id("pol"), tenant_id=tenant, version=1, created_at=now, updated_at=now
     )
+
+
+def ingest_mapping() -> dict[str, Any]:
+    """What template.yaml sets for UsageIngestFunction and its Kinesis event source."""
+    from budget_service.local.functions import function_specs
+    from budget_service.provision import parameter_values
+    from budget_service.template import load_template
+
+    template = load_template()
+    ingest = function_specs(template)["UsageIngestFunction"]
+    usage = ingest.events["Usage"]["Properties"]
+    return {
+        "memory_mb": ingest.memory_mb,
+        "template_shards": int(parameter_values(template)["UsageShardCount"]),
+        "batch_size": int(usage["BatchSize"]),
+        "window_seconds": float(usage["MaximumBatchingWindowInSeconds"]),
+        "parallelization_factor": int(usage["ParallelizationFactor"]),
+    }

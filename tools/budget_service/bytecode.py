@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from budget_service.local.functions import function_specs
 from budget_service.template import resources
 
 
@@ -36,10 +37,7 @@ class BytecodeError(Exception):
 
 def runtime_interpreter(template: Mapping[str, Any]) -> str:
     """The interpreter named by the functions' runtime (``python3.12`` for Runtime: python3.12)."""
-    runtimes = {
-        str(function.properties.get("Runtime") or template.get("Globals", {}).get("Function", {})["Runtime"])
-        for function in resources(dict(template), "AWS::Serverless::Function")
-    }
+    runtimes = {spec.runtime for spec in function_specs(template).values()}
     if len(runtimes) != 1:
         raise BytecodeError(f"expected one Python runtime for every function, found {sorted(runtimes)}")
     return runtimes.pop()

@@ -26,6 +26,7 @@ class FunctionSpec:
     events: dict[str, dict[str, Any]]
     timeout_seconds: int
     memory_mb: int
+    runtime: str = ""  # the template's Runtime, e.g. python3.12
 
 
 def function_specs(template: Mapping[str, Any]) -> dict[str, FunctionSpec]:
@@ -44,6 +45,7 @@ def function_specs(template: Mapping[str, Any]) -> dict[str, FunctionSpec]:
             events={name: dict(e) for name, e in props.get("Events", {}).items()},
             timeout_seconds=int(props.get("Timeout", globals_.get("Timeout", 3))),
             memory_mb=int(props.get("MemorySize", globals_.get("MemorySize", 128))),
+            runtime=str(props.get("Runtime", globals_.get("Runtime", ""))),
         )
     return specs
 
