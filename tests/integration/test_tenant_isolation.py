@@ -78,10 +78,11 @@ class World:
         for secret in set(other.created + other.reservations) - sent:
             assert secret not in text, f"{self.tenants[who].name} saw {secret} of {other.name}"
 
-    def target(self, who: int, aim_at_other: bool, kind: str = "policies") -> tuple[str | None, bool]:
+    def target(self, who: int, aim_at_other: bool, kind: str = "policies") -> str | None:
+        """The newest id of ``kind`` of the other tenant or of ``who``'s own."""
         owner = self.tenants[1 - who] if aim_at_other else self.tenants[who]
         ids: list[str] = getattr(owner, kind)
-        return (ids[-1], aim_at_other) if ids else (None, aim_at_other)
+        return ids[-1] if ids else None
 
     def spend(self, who: int, cost: str, forge: bool, over_http: bool) -> None:
         self.count += 1
@@ -129,7 +130,7 @@ def _apply(world: World, step: tuple[Any, ...]) -> None:
     elif name in ("spend_stream", "spend_http"):
         world.spend(who, step[2], forge=step[3], over_http=name == "spend_http")
     elif name in ("read_policy", "patch_policy", "delete_policy", "configure_alert"):
-        policy_id, foreign = world.target(who, step[2])
+        policy_id, foreign = world.target(who, step[2]), step[2]
         if policy_id is None:
             return
         changes: dict[str, Any] = {"policy_id": policy_id, "drop_headers": ("if-match",)}
@@ -159,7 +160,7 @@ def _apply(world: World, step: tuple[Any, ...]) -> None:
             assert set(response.body["policy_ids"]) <= set(me.policies)
             me.reservations.append(response.body["reservation_id"])
     elif name == "release":
-        reservation_id, foreign = world.target(who, step[2], "reservations")
+        reservation_id, foreign = world.target(who, step[2], "reservations"), step[2]
         if reservation_id is None:
             return
         status = world.call(who, "release_reservation", reservation_id=reservation_id).status

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import re
 import tomllib
 from pathlib import Path
@@ -117,8 +118,9 @@ def test_the_layer_installs_the_versions_the_project_pins() -> None:
         assert project_pins.get(name) == version, name
 
 
+@functools.cache
 def _expanded_policies() -> dict[str, list[dict[str, Any]]]:
-    """Every IAM statement of every role in the SAM-expanded template, by role."""
+    """Every IAM statement of every role in the SAM-expanded template, by role (expanded once)."""
     from budget_service.template_check import expand
 
     expanded = expand(load_template())
@@ -132,12 +134,17 @@ def _expanded_policies() -> dict[str, list[dict[str, Any]]]:
     return statements
 
 
+def _actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return action if isinstance(action, list) else [action]
+
+
 def test_no_role_may_do_everything_to_anything() -> None:
     roles = _expanded_policies()
     assert len(roles) == 4  # one per function
     for role, statements in roles.items():
         for statement in statements:
-            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            actions = _actions(statement)
             assert not [a for a in actions if a == "*" or a.endswith(":*")], (role, actions)
             resources = statement.get("Resource")
             assert resources != "*" or all(a.startswith(("xray:", "logs:")) for a in actions), (
@@ -152,12 +159,7 @@ def test_each_function_has_only_the_table_actions_its_code_uses() -> None:
         for role, statements in _expanded_policies().items():
             if role.startswith(role_prefix):
                 for statement in statements:
-                    actions = (
-                        statement["Action"]
-                        if isinstance(statement["Action"], list)
-                        else [statement["Action"]]
-                    )
-                    found |= {a for a in actions if a.startswith("dynamodb:")}
+                    found |= {a for a in _actions(statement) if a.startswith("dynamodb:")}
         return found
 
     assert "dynamodb:DeleteItem" not in table_actions("UsageIngestFunction")
