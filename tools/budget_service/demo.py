@@ -162,20 +162,16 @@ def _stream_usage(
     console: Console,
 ) -> int:
     from budget_service.local.simulate import stream_recorder
-    from budget_service.local.traffic import TrafficModel, record
+    from budget_service.local.traffic import TrafficModel, paced_calls, record
 
     recorder = stream_recorder(ready)
     model = TrafficModel(("acme", "globex"), seed=11)
     total = RATE_PER_SECOND * SECONDS
-    started = time.monotonic()
     sent = 0
     with Live(_view(apis, policies, stack, 0, total), console=console, refresh_per_second=4) as live:
         last_drawn = 0.0
-        while sent < total:
-            due = started + sent / RATE_PER_SECOND
-            if due > time.monotonic():
-                time.sleep(due - time.monotonic())
-            record(recorder, model.next_call())
+        for call in paced_calls(model, RATE_PER_SECOND, total, bursts=False):
+            record(recorder, call)
             sent += 1
             if time.monotonic() - last_drawn > 0.5:
                 live.update(_view(apis, policies, stack, sent, total))

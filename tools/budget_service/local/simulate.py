@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from budget_sdk import BudgetRecorder, KinesisTransport
-from budget_service.local.traffic import TrafficModel, record
+from budget_service.local.traffic import TrafficModel, paced_calls, record
 
 SIMULATED_TENANTS = ("acme", "globex")
 
@@ -53,7 +52,6 @@ def simulate(
     model = TrafficModel(tenants, seed=seed)
     sent: Counter[str] = Counter()
     total = int(rate * duration)
-    started = time.monotonic()
     with Progress(
         TextColumn("[bold]simulating usage"),
         BarColumn(),
@@ -63,13 +61,7 @@ def simulate(
         transient=False,
     ) as progress:
         task = progress.add_task("usage", total=total)
-        for index in range(total):
-            second = int(time.monotonic() - started)
-            due = started + index / max(rate * model.burst_factor(second), 0.001)
-            delay = due - time.monotonic()
-            if delay > 0:
-                time.sleep(min(delay, 1.0))
-            call = model.next_call()
+        for call in paced_calls(model, rate, total):
             record(recorder, call)
             sent[call.fields["model"]] += 1
             progress.advance(task)

@@ -4,6 +4,7 @@ calls, quiet stretches and bursts."""
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -94,3 +95,14 @@ def record(recorder: Any, call: Call) -> str:
     if call.kind == "image":
         return str(recorder.record_image_usage(**call.fields))
     return str(recorder.record_llm_usage(**call.fields))
+
+
+def paced_calls(model: TrafficModel, rate: float, total: int, bursts: bool = True) -> Iterator[Call]:
+    """``total`` calls of ``model`` at about ``rate`` per second (with its bursts, if ``bursts``)."""
+    started = time.monotonic()
+    for index in range(total):
+        factor = model.burst_factor(int(time.monotonic() - started)) if bursts else 1.0
+        delay = started + index / max(rate * factor, 0.001) - time.monotonic()
+        if delay > 0:
+            time.sleep(min(delay, 1.0))
+        yield model.next_call()
