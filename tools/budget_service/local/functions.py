@@ -8,7 +8,7 @@ import os
 import sys
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -76,10 +76,9 @@ class FunctionError(Exception):
 class LocalFunction:
     spec: FunctionSpec
     handler: Any
-    lock: threading.Lock = field(default=ONE_INVOCATION_AT_A_TIME)
 
     def invoke(self, event: dict[str, Any]) -> Any:
-        with self.lock:
+        with ONE_INVOCATION_AT_A_TIME:
             context = LocalLambdaContext(
                 function_name=self.spec.logical_id,
                 memory_limit_in_mb=self.spec.memory_mb,
