@@ -75,7 +75,7 @@ def _counter_update_wcu() -> int:
     window = period_window(policy.period, policy.timezone, now)
     key = PolicyCounterKey(policy.tenant_id, policy.policy_id, window.key)
     item = {
-        **policy_counter_key(key.tenant_id, key.policy_id, key.period_key),
+        **policy_counter_key(key.tenant_id, key.policy_id, key.period_key, key.basis),
         **counter_snapshot(policy, key, window, now),
         "spent_usd": Decimal("123456.1234567"),
         "events": 12_345_678,

@@ -119,14 +119,12 @@ class ReservationResponse(BaseModel):
 @lru_cache(maxsize=1)
 def budget_guard() -> BudgetGuard:
     settings = get_settings()
-    configs = api_dependencies.tenant_configs()
     return BudgetGuard(
-        configs=configs,
+        configs=api_dependencies.tenant_configs(),
         counters=DynamoDBCounterReader(api_dependencies.dynamodb(), settings.table_name),
         store=DynamoDBReservationStore(api_dependencies.dynamodb(), settings.table_name),
         pricer=Pricer(),
         now=SystemClock().now,
-        invalidate=configs.invalidate,
     )
 
 

@@ -61,11 +61,20 @@ def test_a_policy_round_trips_through_create_get_patch_and_delete(api: Api) -> N
 
 
 def test_money_keeps_every_decimal_place_it_was_given(api: Api, aws: AwsResources) -> None:
-    created = api("create_policy", body=_body(limit_usd="0.0000001"))
+    created = api("create_policy", body=_body(limit_usd="12.0000000001"))
     assert created.status == 201
-    assert api("get_policy", policy_id=created.body["policy_id"]).body["limit_usd"] == "0.0000001"
+    assert api("get_policy", policy_id=created.body["policy_id"]).body["limit_usd"] == "12.0000000001"
     [policy] = [i for i in _table_items(aws) if i["entity"]["S"] == "policy"]
-    assert Decimal(policy["limit_usd"]["N"]) == Decimal("0.0000001")
+    assert Decimal(policy["limit_usd"]["N"]) == Decimal("12.0000000001")
+
+
+@pytest.mark.parametrize("limit", ["0.0000000001", "0.009", "0"])
+def test_a_limit_below_a_cent_is_refused(api: Api, limit: str) -> None:
+    # Given a limit too small for any percent of it to be answered
+    response = api("create_policy", body=_body(limit_usd=limit))
+    # Then it is a 422 naming the field, not a policy that breaks status and alerts later
+    assert response.status == 422, response.body
+    assert response.body["error"]["details"][0]["field"] == "limit_usd"
 
 
 def test_a_second_policy_for_the_same_scope_period_and_filters_is_a_conflict_naming_the_first(

@@ -136,3 +136,27 @@ def test_an_if_match_that_is_not_a_version_is_400(api: Api, if_match: str) -> No
 )
 def test_odd_policy_ids_are_simply_missing(api: Api, policy_id: str) -> None:
     _assert_client_error(api("get_policy", policy_id=policy_id), 404)
+
+
+@pytest.mark.parametrize(
+    ("route", "query", "field"),
+    [
+        ("usage_summary", {"start": "9999-12-30", "end": "9999-12-31T23:30:00"}, "start"),
+        (
+            "usage_trend",
+            {"start": "9999-12-30", "end": "9999-12-31T23:30:00", "granularity": "hour"},
+            "start",
+        ),
+        ("usage_summary", {"start": "0001-01-01T00:00:00+01:00"}, "start"),
+        ("list_alerts", {"since": "0001-01-01T00:00:00+01:00"}, "since"),
+        ("list_alerts", {"since": "9999-12-31T23:59:59-01:00"}, "since"),
+    ],
+)
+def test_dates_at_the_calendars_edges_are_422_not_500(
+    api: Api, route: str, query: dict[str, str], field: str
+) -> None:
+    # Given a date that overflows once converted to UTC or rounded to a whole hour
+    # When a read route is asked for it
+    response = api(route, query=query)
+    # Then it is refused by name
+    _assert_client_error(response, 422, field)

@@ -40,9 +40,13 @@ def test_the_tenant_comes_from_the_configured_claim() -> None:
         {"tenant_id": "acme/../other", "roles": "[admin]"},
         {"tenant_id": "acme"},
         {"tenant_id": "acme", "roles": "[owner]"},
+        # a null claim, as a gateway that turns claims into strings hands it over
+        {"tenant_id": None, "roles": "[admin]"},
+        {"tenant_id": "None", "roles": "[admin]"},
+        {"tenant_id": "null", "roles": "[admin]"},
     ],
 )
-def test_a_token_without_a_valid_tenant_or_role_is_refused(claims: dict[str, str]) -> None:
+def test_a_token_without_a_valid_tenant_or_role_is_refused(claims: dict[str, str | None]) -> None:
     with pytest.raises(Forbidden):
         principal_from_claims(claims, "tenant_id", "roles")
 

@@ -129,6 +129,8 @@ def gateway_claims(claims: dict[str, Any]) -> dict[str, str]:
     """Claims as API Gateway hands them to the function: strings, lists flattened to ``[a b]``."""
     flat = {}
     for name, value in claims.items():
+        if value is None:
+            continue  # a null claim is no claim
         if isinstance(value, list):
             flat[name] = "[" + " ".join(str(v) for v in value) + "]"
         elif isinstance(value, bool):

@@ -11,6 +11,7 @@ from typing import Any
 from budget_core.adapters.dynamodb_codec import from_item
 from budget_core.adapters.keys import COUNTER_ENTITY
 from budget_core.domain.alerting import CounterSnapshot
+from budget_core.domain.money import round_money
 from budget_core.domain.policy_enums import PolicyStatus
 
 
@@ -41,6 +42,7 @@ def snapshot_attributes(counter: CounterSnapshot) -> dict[str, Any]:
         "forecast_alerts": counter.forecast_alerts,
         "spent_usd": counter.spent_usd,
         "updated_at": counter.updated_at.isoformat(),
+        "basis_version": counter.basis_version,
     }
 
 
@@ -70,7 +72,19 @@ def snapshot_from_attributes(image: dict[str, Any]) -> CounterSnapshot:
         forecast_alerts=bool(image.get("forecast_alerts", False)),
         spent_usd=_decimal(image, "spent_usd", default=Decimal(0)),
         updated_at=_moment(image, "updated_at"),
+        basis_version=_whole(image, "basis_version", default=1),
     )
+
+
+def _whole(image: dict[str, Any], name: str, default: int) -> int:
+    value = image.get(name, default)
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} is not a whole number") from None
+    if number < 1:
+        raise ValueError(f"{name} is not positive")
+    return number
 
 
 def _text(image: dict[str, Any], name: str) -> str:
@@ -88,7 +102,7 @@ def _decimal(image: dict[str, Any], name: str, default: Decimal | None = None) -
         raise ValueError(f"{name} is missing or not a number") from None
     if not number.is_finite():
         raise ValueError(f"{name} is not a finite number")
-    return number
+    return round_money(number)
 
 
 def _moment(image: dict[str, Any], name: str) -> datetime:

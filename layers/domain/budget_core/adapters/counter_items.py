@@ -8,6 +8,7 @@ from typing import Any
 
 from budget_core.adapters.keys import COUNTER_ENTITY, HOLD_PREFIX
 from budget_core.domain.accounting import PolicyCounterKey
+from budget_core.domain.money import round_money
 from budget_core.domain.periods import PeriodWindow
 from budget_core.domain.policy import Policy
 from budget_core.domain.spend import CounterState, Hold
@@ -24,6 +25,7 @@ def counter_snapshot(
         "policy_id": key.policy_id,
         "policy_name": policy.name,
         "policy_version": policy.version,
+        "basis_version": policy.basis_version,
         "policy_status": policy.status.value,
         "scope_type": policy.scope.type.value,
         "scope_id": policy.scope.id,
@@ -45,14 +47,16 @@ def counter_state(item: dict[str, Any] | None) -> CounterState:
         return CounterState()
     holds = {
         name.removeprefix(HOLD_PREFIX): Hold(
-            Decimal(value["amount_usd"]), datetime.fromtimestamp(int(value["expires_at"]), tz=UTC)
+            round_money(Decimal(value["amount_usd"])),
+            datetime.fromtimestamp(int(value["expires_at"]), tz=UTC),
         )
         for name, value in item.items()
         if name.startswith(HOLD_PREFIX) and isinstance(value, dict)
     }
     version = item.get("policy_version")
     return CounterState(
-        spent_usd=Decimal(item.get("spent_usd", 0)),
+        # rounded on read too: amounts stored before costs were rounded still answer
+        spent_usd=round_money(Decimal(item.get("spent_usd", 0))),
         holds=holds,
         rev=int(item["rev"]) if "rev" in item else None,
         policy_version=int(version) if version is not None else None,

@@ -21,7 +21,7 @@ from budget_core.adapters.dynamodb_codec import from_item, to_item
 from budget_core.adapters.dynamodb_errors import BUSY_CANCELLATION_REASONS, error_code
 from budget_core.adapters.keys import PENDING_ALERTS_PARTITION, policy_key
 from budget_core.domain.alert_service import ClaimedAlert, ClaimOutcome
-from budget_core.domain.alerting import Alert
+from budget_core.domain.alerting import Alert, AlertKind
 from budget_core.domain.errors import ServiceBusy
 from budget_core.domain.policy_enums import PolicyStatus
 
@@ -63,6 +63,9 @@ class DynamoDBAlertClaims:
                 pending.extend(ClaimedAlert(alert) for alert in remaining)
                 break
             if reasons[0].get("Code") == CONDITION_FAILED:
+                # deleted, paused, or its limit, thresholds or scope changed since the counter write:
+                # the alert would not be true at the policy in force (the edit's own counter write
+                # raises what is true now)
                 return ClaimOutcome(pending=[], policy_gone=True)
             unclaimed: list[Alert] = []
             for alert, reason in zip(remaining, reasons[1:], strict=True):
@@ -174,17 +177,7 @@ class DynamoDBAlertClaims:
         """None when every claim was written; else the cancellation reasons, policy check first."""
         counter = alerts[0].counter
         claimed_at = self._now()
-        actions: list[TransactWriteItemTypeDef] = [
-            {
-                "ConditionCheck": {
-                    "TableName": self._table,
-                    "Key": to_item(policy_key(counter.tenant_id, counter.policy_id)),
-                    "ConditionExpression": "attribute_exists(pk) AND #status = :active",
-                    "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": to_item({":active": PolicyStatus.ACTIVE.value}),
-                }
-            }
-        ]
+        actions: list[TransactWriteItemTypeDef] = [_policy_in_force(self._table, alerts)]
         for alert in alerts:
             actions.append(
                 {
@@ -207,3 +200,30 @@ class DynamoDBAlertClaims:
                 raise ServiceBusy(f"alert claim cancelled: {sorted(codes)}") from error
             return reasons
         return None
+
+
+def _policy_in_force(table: str, alerts: Sequence[Alert]) -> TransactWriteItemTypeDef:
+    """The claims' condition: the policy exists, is active, and still has the limit, the basis and
+    the thresholds that the counter write was judged by."""
+    counter = alerts[0].counter
+    conditions = ["attribute_exists(pk)", "#status = :active", "limit_usd = :limit"]
+    values: dict[str, Any] = {":active": PolicyStatus.ACTIVE.value, ":limit": counter.limit_usd}
+    names = {"#status": "status"}
+    if counter.basis_version == 1:  # policies stored before bases existed have no basis_version
+        conditions.append("(attribute_not_exists(basis_version) OR basis_version = :basis)")
+    else:
+        conditions.append("basis_version = :basis")
+    values[":basis"] = counter.basis_version
+    thresholds = sorted({a.threshold_percent for a in alerts if a.kind is AlertKind.ACTUAL})
+    for index, threshold in enumerate(thresholds):
+        conditions.append(f"contains(alert_thresholds, :t{index})")
+        values[f":t{index}"] = threshold
+    return {
+        "ConditionCheck": {
+            "TableName": table,
+            "Key": to_item(policy_key(counter.tenant_id, counter.policy_id)),
+            "ConditionExpression": " AND ".join(conditions),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": to_item(values),
+        }
+    }

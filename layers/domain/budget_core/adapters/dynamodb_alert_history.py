@@ -24,7 +24,10 @@ if TYPE_CHECKING:
 HISTORY_INDEX = "gsi1"
 MAX_ROUNDS = 5
 _SORT_KEY = re.compile(r"^[0-9T:.+-]{19,40}#[0-9]{4}#alt_[0-9a-f]{28}$")
-_CLAIM_SORT_KEY = re.compile(rf"^{ALERT_PREFIX}[0-9A-Za-z-]{{4,10}}#[a-z]{{1,10}}#[0-9]{{4}}$")
+# A#{period}@{basis}#{kind}#{threshold}#{limit} (see keys.alert_claim_key)
+_CLAIM_SORT_KEY = re.compile(
+    rf"^{ALERT_PREFIX}[0-9A-Za-z-]{{4,10}}@[0-9]{{1,10}}#[a-z]{{1,10}}#[0-9]{{4}}#[0-9]{{1,13}}\.[0-9]{{2,10}}$"
+)
 
 
 class DynamoDBAlertHistory:

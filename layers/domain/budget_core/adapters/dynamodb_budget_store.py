@@ -18,10 +18,17 @@ from botocore.exceptions import ClientError
 from budget_core.adapters.counter_items import counter_snapshot, counter_state
 from budget_core.adapters.dynamodb_codec import from_item, to_item
 from budget_core.adapters.dynamodb_errors import is_busy
-from budget_core.adapters.keys import hold_attribute, policy_counter_key, reservation_key
+from budget_core.adapters.dynamodb_tenant_config import config_version_check, config_version_of
+from budget_core.adapters.keys import (
+    CONFIG_SK,
+    hold_attribute,
+    policy_counter_key,
+    reservation_key,
+    tenant_config_key,
+)
 from budget_core.domain.accounting import PolicyCounterKey
 from budget_core.domain.budget_checks import HoldConflict, Reservation
-from budget_core.domain.ingestion_ports import TransientStoreError
+from budget_core.domain.ingestion_ports import StaleConfiguration, TransientStoreError
 from budget_core.domain.periods import period_window
 from budget_core.domain.policy import Policy
 from budget_core.domain.spend import CounterState
@@ -41,12 +48,28 @@ class DynamoDBCounterReader:
         self._table = table_name
 
     def read(self, keys: Sequence[PolicyCounterKey]) -> dict[PolicyCounterKey, CounterState]:
-        by_marker = {(k.tenant_id, k.policy_id, k.period_key): k for k in keys}
+        states, _ = self._read(keys, None)
+        return states
+
+    def read_with_config(
+        self, tenant_id: str, keys: Sequence[PolicyCounterKey]
+    ) -> tuple[dict[PolicyCounterKey, CounterState], int]:
+        states, version = self._read(keys, tenant_id)
+        return states, version
+
+    def _read(
+        self, keys: Sequence[PolicyCounterKey], config_tenant: str | None
+    ) -> tuple[dict[PolicyCounterKey, CounterState], int]:
+        by_marker = {(k.tenant_id, k.policy_id, k.period_key, k.basis): k for k in keys}
         states: dict[PolicyCounterKey, CounterState] = {k: CounterState() for k in keys}
-        pending = [to_item(policy_counter_key(k.tenant_id, k.policy_id, k.period_key)) for k in keys]
+        pending = [to_item(policy_counter_key(k.tenant_id, k.policy_id, k.period_key, k.basis)) for k in keys]
+        config_key = to_item(tenant_config_key(config_tenant)) if config_tenant is not None else None
+        if config_key is not None:
+            pending.insert(0, config_key)
+        version = 0
         for attempt in range(5):
             if not pending:
-                return states
+                return states, version
             chunk, pending = pending[:BATCH_GET_MAX], pending[BATCH_GET_MAX:]
             try:
                 response = self._client.batch_get_item(
@@ -58,7 +81,15 @@ class DynamoDBCounterReader:
                 raise
             for raw in response.get("Responses", {}).get(self._table, []):
                 item = from_item(raw)
-                marker = (item.get("tenant_id"), item.get("policy_id"), item.get("period_key"))
+                if item.get("sk") == CONFIG_SK:
+                    version = config_version_of(item)
+                    continue
+                marker = (
+                    item.get("tenant_id"),
+                    item.get("policy_id"),
+                    item.get("period_key"),
+                    int(item.get("basis_version", 1)),
+                )
                 if marker in by_marker:
                     states[by_marker[marker]] = counter_state(item)
             left: dict[str, Any] = dict(response.get("UnprocessedKeys") or {})
@@ -68,7 +99,7 @@ class DynamoDBCounterReader:
                 time.sleep(0.01 * 2**attempt)
         if pending:
             raise TransientStoreError("counters left unprocessed")
-        return states
+        return states, version
 
 
 class DynamoDBReservationStore:
@@ -90,6 +121,7 @@ class DynamoDBReservationStore:
         reservation: Reservation,
         holds: Sequence[tuple[Policy, PolicyCounterKey, CounterState]],
         now: datetime,
+        config_version: int,
     ) -> None:
         actions: list[TransactWriteItemTypeDef] = [
             {
@@ -102,6 +134,7 @@ class DynamoDBReservationStore:
         ]
         for policy, key, state in holds:
             actions.append(self._hold(policy, key, state, reservation, now))
+        actions.append(config_version_check(self._table, reservation.tenant_id, config_version))
         try:
             self._client.transact_write_items(TransactItems=actions)
         except ClientError as error:
@@ -112,6 +145,8 @@ class DynamoDBReservationStore:
             reasons = [str(r.get("Code")) for r in error.response.get("CancellationReasons", [])]
             if reasons and reasons[0] == "ConditionalCheckFailed":
                 raise FileExistsError(reservation.reservation_id) from None
+            if len(reasons) == len(actions) and reasons[-1] == "ConditionalCheckFailed":
+                raise StaleConfiguration({reservation.tenant_id}) from None
             raise HoldConflict(",".join(reasons)) from None
 
     def _hold(
@@ -150,7 +185,7 @@ class DynamoDBReservationStore:
         return {
             "Update": {
                 "TableName": self._table,
-                "Key": to_item(policy_counter_key(key.tenant_id, key.policy_id, key.period_key)),
+                "Key": to_item(policy_counter_key(key.tenant_id, key.policy_id, key.period_key, key.basis)),
                 "UpdateExpression": expression,
                 "ConditionExpression": condition,
                 "ExpressionAttributeNames": names,
@@ -179,7 +214,9 @@ class DynamoDBReservationStore:
                 {
                     "Update": {
                         "TableName": self._table,
-                        "Key": to_item(policy_counter_key(key.tenant_id, key.policy_id, key.period_key)),
+                        "Key": to_item(
+                            policy_counter_key(key.tenant_id, key.policy_id, key.period_key, key.basis)
+                        ),
                         "UpdateExpression": "REMOVE #hold ADD #rev :one",
                         "ConditionExpression": "attribute_exists(pk)",
                         "ExpressionAttributeNames": {
@@ -210,7 +247,7 @@ def _reservation_item(reservation: Reservation) -> dict[str, Any]:
         "amount_usd": reservation.amount_usd,
         "created_at": reservation.created_at.isoformat(),
         "hold_expires_at": reservation.expires_at.isoformat(),
-        "counters": [f"{k.policy_id}|{k.period_key}" for k in reservation.counters],
+        "counters": [f"{k.policy_id}|{k.period_key}|{k.basis}" for k in reservation.counters],
         "request_hash": reservation.request_hash,
         "status": "active",
         "expires_at": int((reservation.expires_at + RECORD_RETENTION).timestamp()),
@@ -225,6 +262,12 @@ def _reservation_from_item(item: dict[str, Any]) -> Reservation:
         amount_usd=item["amount_usd"],
         created_at=datetime.fromisoformat(item["created_at"]).astimezone(UTC),
         expires_at=datetime.fromisoformat(item["hold_expires_at"]).astimezone(UTC),
-        counters=[PolicyCounterKey(tenant, *str(c).split("|", 1)) for c in item.get("counters", [])],
+        counters=[_counter_of(tenant, str(c)) for c in item.get("counters", [])],
         request_hash=str(item["request_hash"]),
     )
+
+
+def _counter_of(tenant_id: str, stored: str) -> PolicyCounterKey:
+    """``policy_id|period_key|basis``; records written before bases existed have no basis (1)."""
+    policy_id, period, *basis = stored.split("|")
+    return PolicyCounterKey(tenant_id, policy_id, period, int(basis[0]) if basis else 1)

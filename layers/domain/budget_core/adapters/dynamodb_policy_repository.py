@@ -16,9 +16,18 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from budget_core.adapters.counter_items import counter_snapshot
 from budget_core.adapters.dynamodb_codec import from_item, to_item
 from budget_core.adapters.dynamodb_errors import BUSY_CANCELLATION_REASONS
-from budget_core.adapters.keys import POLICY_PREFIX, policy_key, policy_slot_key, tenant_pk
+from budget_core.adapters.keys import (
+    CONFIG_ENTITY,
+    POLICY_PREFIX,
+    policy_counter_key,
+    policy_key,
+    policy_slot_key,
+    tenant_config_key,
+    tenant_pk,
+)
 from budget_core.adapters.policy_items import policy_from_item, policy_to_item
 from budget_core.domain.errors import (
     ConcurrentModification,
@@ -29,6 +38,7 @@ from budget_core.domain.errors import (
 )
 from budget_core.domain.policy import POLICY_ID, Policy
 from budget_core.domain.ports import Page, PolicyQuery
+from budget_core.domain.spend import counter_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -59,6 +69,7 @@ class DynamoDBPolicyRepository:
                     }
                 },
                 self._claim_slot(policy, slot_key),
+                self._bump_config(policy.tenant_id),
             ],
             policy,
             slot_index=1,
@@ -120,6 +131,8 @@ class DynamoDBPolicyRepository:
         if old_slot != new_slot:
             actions.append(self._release_slot(current, old_slot))
             actions.append(self._claim_slot(updated, new_slot))
+        actions.append(self._bump_config(updated.tenant_id))
+        actions.append(self._touch_counter(updated))
         self._transact(actions, updated, slot_index=2 if old_slot != new_slot else None)
 
     def delete(self, current: Policy) -> None:
@@ -135,10 +148,48 @@ class DynamoDBPolicyRepository:
                     }
                 },
                 self._release_slot(current, current.uniqueness_key()),
+                self._bump_config(current.tenant_id),
             ],
             current,
             slot_index=None,
         )
+
+    def _bump_config(self, tenant_id: str) -> TransactWriteItemTypeDef:
+        """Every policy write moves the tenant's configuration version in the same transaction: a
+        usage commit or a reservation planned with the previous policies fails its check of it."""
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": to_item(tenant_config_key(tenant_id)),
+                "UpdateExpression": "SET entity = :entity ADD config_version :one",
+                "ExpressionAttributeValues": to_item({":entity": CONFIG_ENTITY, ":one": 1}),
+            }
+        }
+
+    def _touch_counter(self, policy: Policy) -> TransactWriteItemTypeDef:
+        """The current period's counter takes the edited policy's snapshot at once: the alert
+        function judges the spend already there by the new limit and thresholds (a limit lowered
+        below the spend alerts now, not at the next event), and holds placed on the old state fail
+        their ``rev`` check."""
+        key, window = counter_key(policy, policy.updated_at)
+        names: dict[str, str] = {"#rev": "rev"}
+        values: dict[str, Any] = {":one": 1}
+        sets = []
+        for index, (name, value) in enumerate(
+            counter_snapshot(policy, key, window, policy.updated_at).items()
+        ):
+            if value is not None:
+                names[f"#s{index}"], values[f":s{index}"] = name, value
+                sets.append(f"#s{index} = :s{index}")
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": to_item(policy_counter_key(key.tenant_id, key.policy_id, key.period_key, key.basis)),
+                "UpdateExpression": f"SET {', '.join(sets)} ADD #rev :one",
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": to_item(values),
+            }
+        }
 
     def _put_if_version(self, policy: Policy, expected_version: int) -> TransactWriteItemTypeDef:
         return {

@@ -9,6 +9,7 @@ from budget_core.adapters.dynamodb_codec import from_item, to_item
 from budget_core.adapters.dynamodb_usage_ledger import BREAKDOWN_CODES
 from budget_core.adapters.keys import rollup_key
 from budget_core.domain.accounting import Granularity
+from budget_core.domain.money import round_money
 from budget_core.domain.usage_queries import ROLLUP_COUNTS, RollupRow, Spend
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ class DynamoDBRollupReader:
 
 
 def _row(item: dict[str, Any]) -> RollupRow:
-    row = RollupRow(bucket=str(item["bucket"]), cost_usd=Decimal(item.get("cost_usd", 0)))
+    row = RollupRow(bucket=str(item["bucket"]), cost_usd=round_money(Decimal(item.get("cost_usd", 0))))
     for name in ROLLUP_COUNTS:
         setattr(row, name, int(item.get(name, 0)))
     for attribute, number in item.items():
@@ -55,7 +56,7 @@ def _row(item: dict[str, Any]) -> RollupRow:
             label, _, field = rest.rpartition("#")
             spend = row.breakdown.setdefault((_PARTS[code], label), Spend())
             if field == "c":
-                spend.cost_usd = Decimal(number)
+                spend.cost_usd = round_money(Decimal(number))
             elif field == "n":
                 spend.events = int(number)
     return row

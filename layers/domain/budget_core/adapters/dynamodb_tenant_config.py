@@ -12,14 +12,14 @@ from botocore.exceptions import ClientError
 
 from budget_core.adapters.dynamodb_codec import from_item, to_item
 from budget_core.adapters.dynamodb_errors import is_busy
-from budget_core.adapters.keys import POLICY_PREFIX, PRICE_PREFIX, tenant_pk
+from budget_core.adapters.keys import CONFIG_SK, POLICY_PREFIX, PRICE_PREFIX, tenant_config_key, tenant_pk
 from budget_core.adapters.policy_items import policy_from_item
 from budget_core.domain.ingestion_ports import TenantBudgetConfig, TransientStoreError
 from budget_core.domain.pricing.overrides import PriceOverride
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import QueryInputTypeDef
+    from mypy_boto3_dynamodb.type_defs import QueryInputTypeDef, TransactWriteItemTypeDef
 
 OVERRIDE_ENTITY = "price_override"
 
@@ -29,15 +29,23 @@ class DynamoDBTenantConfigSource:
         self._client = client
         self._table = table_name
 
+    def invalidate(self, tenant_id: str) -> None:
+        """Nothing is kept: every load reads the store."""
+
     def load(self, tenant_id: str) -> TenantBudgetConfig:
         request: QueryInputTypeDef = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk AND sk BETWEEN :first AND :last",
             "ExpressionAttributeValues": to_item(
-                {":pk": tenant_pk(tenant_id), ":first": POLICY_PREFIX, ":last": PRICE_PREFIX + "\uffff"}
+                {":pk": tenant_pk(tenant_id), ":first": CONFIG_SK, ":last": PRICE_PREFIX + "\uffff"}
             ),
+            # Strongly consistent, and the version item sorts first: a policy read after it is at
+            # least as new as the version, so a commit planned with this read is never too new for
+            # its own condition (at worst it is refused and planned again).
+            "ConsistentRead": True,
         }
         policies, overrides = [], {}
+        version = 0
         while True:
             try:
                 response = self._client.query(**request)
@@ -47,14 +55,16 @@ class DynamoDBTenantConfigSource:
                 raise
             for raw in response.get("Items", []):
                 item = from_item(raw)
-                if item["sk"].startswith(POLICY_PREFIX):
+                if item["sk"] == CONFIG_SK:
+                    version = int(item.get("config_version", 0))
+                elif item["sk"].startswith(POLICY_PREFIX):
                     policies.append(policy_from_item(item))
-                else:
+                elif item["sk"].startswith(PRICE_PREFIX):
                     override = override_from_item(item)
                     overrides[(override.provider, override.model)] = override
             last_key = response.get("LastEvaluatedKey")
             if last_key is None:
-                return TenantBudgetConfig(policies=tuple(policies), overrides=overrides)
+                return TenantBudgetConfig(policies=tuple(policies), overrides=overrides, version=version)
             request["ExclusiveStartKey"] = last_key
 
 
@@ -62,3 +72,25 @@ def override_from_item(item: dict[str, Any]) -> PriceOverride:
     data = {k: v for k, v in item.items() if k not in ("pk", "sk", "entity", "tenant_id")}
     data["revision"] = int(data.get("revision", 1))
     return PriceOverride.model_validate(data)
+
+
+def config_version_check(table: str, tenant_id: str, version: int) -> TransactWriteItemTypeDef:
+    """The action that makes a transaction commit only under the configuration it was planned with."""
+    if version == 0:
+        condition = "attribute_not_exists(config_version)"
+        values = None
+    else:
+        condition = "config_version = :version"
+        values = to_item({":version": version})
+    check: dict[str, Any] = {
+        "TableName": table,
+        "Key": to_item(tenant_config_key(tenant_id)),
+        "ConditionExpression": condition,
+    }
+    if values is not None:
+        check["ExpressionAttributeValues"] = values
+    return {"ConditionCheck": check}  # type: ignore[typeddict-item]
+
+
+def config_version_of(item: dict[str, Any] | None) -> int:
+    return int(item.get("config_version", 0)) if item else 0

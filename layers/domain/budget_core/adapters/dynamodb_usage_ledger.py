@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 from budget_core.adapters.counter_items import counter_snapshot
 from budget_core.adapters.dynamodb_codec import to_item
 from budget_core.adapters.dynamodb_errors import BUSY_CANCELLATION_REASONS, BUSY_ERROR_CODES
+from budget_core.adapters.dynamodb_tenant_config import config_version_check
 from budget_core.adapters.keys import hold_attribute, policy_counter_key, rollup_key, usage_event_key
 from budget_core.domain.accounting import (
     Commit,
@@ -27,7 +28,7 @@ from budget_core.domain.accounting import (
     PricedEvent,
     RollupKey,
 )
-from budget_core.domain.ingestion_ports import TransientStoreError
+from budget_core.domain.ingestion_ports import StaleConfiguration, TransientStoreError
 from budget_core.domain.periods import period_window
 
 if TYPE_CHECKING:
@@ -56,6 +57,11 @@ class DynamoDBUsageLedger:
                 actions.append(self._update_policy_counter(key, delta, now))
             else:
                 actions.append(self._update_rollup(key, delta))
+        checked = sorted(commit.config_versions)
+        first_check = len(actions)
+        actions.extend(
+            config_version_check(self._table, tenant, commit.config_versions[tenant]) for tenant in checked
+        )
         try:
             self._client.transact_write_items(TransactItems=actions)
         except ClientError as error:
@@ -65,6 +71,13 @@ class DynamoDBUsageLedger:
             if code != "TransactionCanceledException":
                 raise
             reasons = [dict(r) for r in error.response.get("CancellationReasons", [])]
+            stale = {
+                tenant
+                for tenant, reason in zip(checked, reasons[first_check:], strict=False)
+                if reason.get("Code") == "ConditionalCheckFailed"
+            }
+            if stale:
+                raise StaleConfiguration(stale) from error
             applied = {
                 (p.event.tenant_id, p.event.event_id)
                 for p, reason in zip(commit.events, reasons, strict=False)
@@ -138,7 +151,10 @@ class DynamoDBUsageLedger:
         }
         removed = [hold_attribute(r) for r in sorted(delta.settled_reservations)]
         return self._update(
-            policy_counter_key(key.tenant_id, key.policy_id, key.period_key), snapshot, added, removed
+            policy_counter_key(key.tenant_id, key.policy_id, key.period_key, key.basis),
+            snapshot,
+            added,
+            removed,
         )
 
     def _update_rollup(self, key: RollupKey, delta: CounterDelta) -> TransactWriteItemTypeDef:

@@ -8,10 +8,19 @@ from __future__ import annotations
 
 POLICY_PREFIX = "POLICY#"
 SLOT_PREFIX = "SLOT#"
+# The tenant's configuration version: bumped by every policy (and price override) write, checked by
+# every usage commit and every reservation, so nothing is counted under a stale set of policies.
+# "CONFIG" sorts before "POLICY#": the tenant configuration Query reads it first.
+CONFIG_SK = "CONFIG"
+CONFIG_ENTITY = "tenant_config"
 
 
 def tenant_pk(tenant_id: str) -> str:
     return f"T#{tenant_id}"
+
+
+def tenant_config_key(tenant_id: str) -> dict[str, str]:
+    return {"pk": tenant_pk(tenant_id), "sk": CONFIG_SK}
 
 
 def policy_key(tenant_id: str, policy_id: str) -> dict[str, str]:
@@ -38,20 +47,24 @@ def policy_partition(tenant_id: str, policy_id: str) -> str:
     return f"T#{tenant_id}#P#{policy_id}"
 
 
-def policy_counter_key(tenant_id: str, policy_id: str, period_key: str) -> dict[str, str]:
-    return {"pk": policy_partition(tenant_id, policy_id), "sk": f"{COUNTER_PREFIX}{period_key}"}
+def policy_counter_key(tenant_id: str, policy_id: str, period_key: str, basis: int = 1) -> dict[str, str]:
+    """``basis`` is the policy version whose scope, filters, period and time zone the counter counts
+    (a change of any of them starts a new counter). Basis 1 keeps the original ``C#{period}`` key."""
+    suffix = "" if basis == 1 else f"@{basis}"
+    return {"pk": policy_partition(tenant_id, policy_id), "sk": f"{COUNTER_PREFIX}{period_key}{suffix}"}
 
 
 ALERT_PREFIX = "A#"
 
 
 def alert_claim_key(
-    tenant_id: str, policy_id: str, period_key: str, kind: str, threshold: int
+    tenant_id: str, policy_id: str, period_key: str, kind: str, threshold: int, limit: str, basis: int
 ) -> dict[str, str]:
-    """One item per (policy, period, kind, threshold): the claim that makes an alert fire once."""
+    """One item per (policy, counter, kind, threshold, limit): the claim that makes an alert fire
+    once. The limit is in the key so that a changed limit leaves no claim used at the old one."""
     return {
         "pk": policy_partition(tenant_id, policy_id),
-        "sk": f"{ALERT_PREFIX}{period_key}#{kind}#{threshold:04d}",
+        "sk": f"{ALERT_PREFIX}{period_key}@{basis}#{kind}#{threshold:04d}#{limit}",
     }
 
 

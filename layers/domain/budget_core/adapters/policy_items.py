@@ -23,6 +23,8 @@ def policy_to_item(policy: Policy) -> dict[str, AttributeValueTypeDef]:
         values[field] = getattr(policy, field).value
     values["created_at"] = policy.created_at.isoformat()
     values["updated_at"] = policy.updated_at.isoformat()
+    if policy.basis_since is not None:
+        values["basis_since"] = policy.basis_since.isoformat()
     return to_item({**policy_key(policy.tenant_id, policy.policy_id), "entity": POLICY_ENTITY, **values})
 
 
@@ -32,4 +34,8 @@ def policy_from_item(values: dict[str, Any]) -> Policy:
     data["alert_thresholds"] = [int(t) for t in data.get("alert_thresholds", [])]
     data["created_at"] = datetime.fromisoformat(data["created_at"])
     data["updated_at"] = datetime.fromisoformat(data["updated_at"])
+    if "basis_version" in data:
+        data["basis_version"] = int(data["basis_version"])
+    if data.get("basis_since") is not None:
+        data["basis_since"] = datetime.fromisoformat(data["basis_since"])
     return Policy.model_validate(data)

@@ -7,7 +7,7 @@ applies an event and everything it moves, or nothing (invariant 1).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -50,6 +50,7 @@ class PolicyCounterKey:
     tenant_id: str
     policy_id: str
     period_key: str
+    basis: int = 1  # the policy version whose scope and filters this counter counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,10 +125,13 @@ class CounterDelta:
 class Commit:
     events: list[PricedEvent]
     deltas: dict[CounterKey, CounterDelta]
+    # tenant -> the configuration version its events were matched under: each is one condition
+    # action of the transaction, so no event is counted under a stale set of policies (invariant 9)
+    config_versions: dict[str, int] = field(default_factory=dict)
 
     @property
     def actions(self) -> int:
-        return len(self.events) + len(self.deltas)
+        return len(self.events) + len(self.deltas) + len(self.config_versions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +147,15 @@ def targets_of(event: UsageEvent, policies: Sequence[Policy]) -> _Targets:
     attributes = {name: event.scope_value(name) for name in SCOPE_ATTRIBUTE.values()}
     matched = matching_policies(policies, attributes, event.provider, event.model, event.kind)
     policy_keys = tuple(
-        (PolicyCounterKey(event.tenant_id, p.policy_id, period_key(p.period, p.timezone, event.timestamp)), p)
+        (
+            PolicyCounterKey(
+                event.tenant_id,
+                p.policy_id,
+                period_key(p.period, p.timezone, event.timestamp),
+                p.basis_version,
+            ),
+            p,
+        )
         for p in matched
     )
     moment = event.timestamp
@@ -217,9 +229,12 @@ def plan_commits(
     events: Iterable[PricedEvent],
     policies_by_tenant: dict[str, Sequence[Policy]],
     max_actions: int = MAX_TRANSACTION_ACTIONS,
+    config_versions: Mapping[str, int] | None = None,
 ) -> list[Commit]:
-    """Packs events into commits: each commit's events plus the counters they move fit one
-    transaction. Events must be unique per (tenant, event_id) already."""
+    """Packs events into commits: each commit's events, the counters they move and one
+    configuration check per tenant fit one transaction. Events must be unique per (tenant,
+    event_id) already."""
+    versions = config_versions or {}
     groups: dict[tuple[object, ...], list[PricedEvent]] = {}
     for priced in events:
         key = _group_key(priced.event)
@@ -234,19 +249,22 @@ def plan_commits(
     # Neighbouring groups of one tenant, team and project share most counters, so they pack densely.
     for key in sorted(groups, key=lambda k: tuple("" if part is None else str(part) for part in k)):
         remaining = groups[key]
-        targets = targets_of(remaining[0].event, policies_by_tenant.get(remaining[0].event.tenant_id, ()))
+        tenant = remaining[0].event.tenant_id
+        targets = targets_of(remaining[0].event, policies_by_tenant.get(tenant, ()))
         target_keys = targets.counter_keys()
-        if len(target_keys) + 1 > max_actions:
+        if len(target_keys) + 2 > max_actions:
             oversized.extend(remaining)
             continue
         while remaining:
-            room = max_actions - current.actions - len(target_keys - current.deltas.keys())
+            new_check = 0 if tenant in current.config_versions else 1
+            room = max_actions - current.actions - len(target_keys - current.deltas.keys()) - new_check
             if room <= 0:
                 commits.append(current)
                 current = Commit([], {})
                 continue
             taken, remaining = remaining[:room], remaining[room:]
             current.events.extend(taken)
+            current.config_versions[tenant] = versions.get(tenant, 0)
             _apply(current.deltas, taken, targets)
     if current.events:
         commits.append(current)
@@ -262,5 +280,7 @@ def without(
     kept = [p for p in commit.events if (p.event.tenant_id, p.event.event_id) not in dropped]
     if not kept:
         return Commit([], {})
-    [rebuilt] = plan_commits(kept, policies_by_tenant, max_actions=10**9)
+    [rebuilt] = plan_commits(
+        kept, policies_by_tenant, max_actions=10**9, config_versions=commit.config_versions
+    )
     return rebuilt

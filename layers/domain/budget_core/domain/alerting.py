@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from budget_core.domain.money import format_money
+from budget_core.domain.money import format_money, percent_of
 from budget_core.domain.periods import TOTAL_KEY
 
 HUNDRED = Decimal(100)
@@ -44,6 +44,7 @@ class CounterSnapshot:
     forecast_alerts: bool
     spent_usd: Decimal
     updated_at: datetime
+    basis_version: int = 1  # which counter of the policy (a scope or filter change starts another)
 
 
 @dataclass(frozen=True)
@@ -105,16 +106,34 @@ class Alert:
             "threshold_percent": self.threshold_percent,
             "spent_usd": format_money(c.spent_usd),
             "limit_usd": format_money(c.limit_usd),
-            "percent_used": format_money((c.spent_usd * HUNDRED / c.limit_usd).quantize(Decimal("0.01"))),
+            "percent_used": format_money(percent_of(c.spent_usd, c.limit_usd)),
             "forecast_usd": format_money(self.forecast_usd) if self.forecast_usd is not None else None,
             "crossed_at": self.crossed_at.isoformat(),
         }
 
 
-def alert_id(tenant_id: str, policy_id: str, period_key: str, kind: AlertKind, threshold: int) -> str:
-    """Deterministic, so that a subscriber can drop an SNS redelivery by id."""
-    digest = hashlib.sha256(f"{tenant_id}|{policy_id}|{period_key}|{kind.value}|{threshold}".encode())
+def alert_id(
+    tenant_id: str,
+    policy_id: str,
+    period_key: str,
+    kind: AlertKind,
+    threshold: int,
+    limit_usd: Decimal | None = None,
+    basis_version: int = 1,
+) -> str:
+    """Deterministic, so that a subscriber can drop an SNS redelivery by id. The limit and the
+    counter's basis are part of it: after a limit change (or a new scope) the thresholds are new
+    alerts, which a subscriber must not drop as repeats of the old ones."""
+    identity = f"{tenant_id}|{policy_id}|{period_key}|{kind.value}|{threshold}"
+    if limit_usd is not None:
+        identity += f"|{limit_text(limit_usd)}|{basis_version}"
+    digest = hashlib.sha256(identity.encode())
     return f"alt_{digest.hexdigest()[:28]}"
+
+
+def limit_text(limit_usd: Decimal) -> str:
+    """One spelling per amount (10, 10.0 and 1E+1 are the same limit)."""
+    return format_money(limit_usd)
 
 
 def detect_crossings(
@@ -127,7 +146,11 @@ def detect_crossings(
     the spend now stands above. A threshold added above a spend already past it is not reported:
     only a change of spend or limit crosses anything.
     """
-    if before is not None and (before.period_key != after.period_key or before.policy_id != after.policy_id):
+    if before is not None and (
+        before.period_key != after.period_key
+        or before.policy_id != after.policy_id
+        or before.basis_version != after.basis_version
+    ):
         before = None
     old_spent = before.spent_usd if before is not None else Decimal(0)
     old_limit = before.limit_usd if before is not None else after.limit_usd
@@ -152,5 +175,13 @@ def detect_crossings(
 
 
 def _alert(counter: CounterSnapshot, kind: AlertKind, threshold: int, projected: Decimal | None) -> Alert:
-    identity = alert_id(counter.tenant_id, counter.policy_id, counter.period_key, kind, threshold)
+    identity = alert_id(
+        counter.tenant_id,
+        counter.policy_id,
+        counter.period_key,
+        kind,
+        threshold,
+        counter.limit_usd,
+        counter.basis_version,
+    )
     return Alert(identity, kind, threshold, counter, projected)

@@ -63,10 +63,15 @@ def parse_roles(raw: Any) -> frozenset[Role]:
     return frozenset(known[n] for n in (str(x).strip().strip("\"'") for x in names) if n in known)
 
 
+# A null claim reaches a function as one of these once a gateway has turned claims into strings:
+# never a tenant (all tenants whose token lost its claim would share it).
+NULL_SPELLINGS = frozenset({"null", "none", "undefined", "nil"})
+
+
 def principal_from_claims(claims: Mapping[str, Any], tenant_claim: str, roles_claim: str) -> Principal:
     """A request without a usable tenant or any known role is refused (403), like DESIGN's auth says."""
     tenant = claims.get(tenant_claim)
-    if not isinstance(tenant, str) or not TENANT_ID_PATTERN.match(tenant):
+    if not isinstance(tenant, str) or not TENANT_ID_PATTERN.match(tenant) or tenant.lower() in NULL_SPELLINGS:
         raise Forbidden(f"the token has no valid '{tenant_claim}' claim")
     roles = parse_roles(claims.get(roles_claim))
     if not roles:

@@ -13,7 +13,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -31,7 +31,12 @@ from budget_core.domain.errors import (
     ValidationFailed,
 )
 from budget_core.domain.ids import new_id
-from budget_core.domain.ingestion_ports import TenantConfigSource, TransientStoreError
+from budget_core.domain.ingestion_ports import (
+    StaleConfiguration,
+    TenantBudgetConfig,
+    TenantConfigSource,
+    TransientStoreError,
+)
 from budget_core.domain.matching import matching_policies
 from budget_core.domain.money import Money
 from budget_core.domain.policy import Enforcement, FailMode, Policy, PolicyStatus, UsageKind
@@ -142,6 +147,11 @@ class CounterReader(Protocol):
     def read(self, keys: Sequence[PolicyCounterKey]) -> dict[PolicyCounterKey, CounterState]:
         """Current state of each counter, in one round trip; absent counters read as empty."""
 
+    def read_with_config(
+        self, tenant_id: str, keys: Sequence[PolicyCounterKey]
+    ) -> tuple[dict[PolicyCounterKey, CounterState], int]:
+        """``read`` plus the tenant's configuration version, in the same round trip."""
+
 
 class HoldConflict(Exception):
     """A counter changed between read and hold: evaluate again."""
@@ -155,10 +165,12 @@ class ReservationStore(Protocol):
         reservation: Reservation,
         holds: Sequence[tuple[Policy, PolicyCounterKey, CounterState]],
         now: datetime,
+        config_version: int,
     ) -> None:
         """Record ``reservation`` and its holds in one transaction, each hold conditioned on the
-        counter still being at the state read. HoldConflict when one moved; FileExistsError when
-        the reservation id exists already."""
+        counter still being at the state read and the tenant's configuration on ``config_version``.
+        HoldConflict when a counter moved; StaleConfiguration when the policies changed;
+        FileExistsError when the reservation id exists already."""
 
     def release(self, reservation: Reservation, now: datetime) -> None:
         """Remove its holds and mark it released; a second release changes nothing."""
@@ -177,26 +189,29 @@ class BudgetGuard:
     now: Callable[[], datetime]
     max_attempts: int = 100
     sleep: Callable[[float], None] = time.sleep
-    invalidate: Callable[[str], None] = field(default=lambda tenant: None)
 
     # -- check --------------------------------------------------------------------------------
 
     def check(self, principal: Principal, request: CheckRequest, _refreshed: bool = False) -> CheckResult:
         principal.require(Action.SPEND)
+        tenant = principal.tenant_id
         now = self.now()
-        amount = self._amount(principal.tenant_id, request, now)
-        policies = self._policies(principal.tenant_id, request)
-        if not policies:
-            return CheckResult(amount, [])
+        config = self.configs.load(tenant)
+        amount = self._amount(request, config)
+        policies = self._policies(config, request)
         keyed = [(p, *counter_key(p, now)) for p in policies]
         try:
-            states = self.counters.read([key for _, key, _ in keyed])
+            states, version = self.counters.read_with_config(tenant, [key for _, key, _ in keyed])
         except TransientStoreError:
             return self._fail_modes(amount, keyed)
-        if not _refreshed and self._stale(policies, states):
-            # a counter was written for a newer policy version than the cached one
-            self.invalidate(principal.tenant_id)
+        if version != config.version and not _refreshed:
+            # a policy was created, edited or deleted since this instance read the tenant: the answer
+            # must be by the policies in force, so read them again (once: the same round trip count
+            # as any cold check)
+            self.configs.invalidate(tenant)
             return self.check(principal, request, _refreshed=True)
+        if not keyed:
+            return CheckResult(amount, [])
         return CheckResult(
             amount, [self._verdict(p, key, window, states.get(key), amount, now) for p, key, window in keyed]
         )
@@ -249,9 +264,11 @@ class BudgetGuard:
         existing = self.store.get(tenant, reservation_id)
         if existing is not None:
             return self._replay(existing, request_hash)
-        # priced and matched once; only the counters are read again when a hold loses a race
-        amount = self._amount(tenant, request, self.now())
-        hard = [p for p in self._policies(tenant, request) if p.enforcement is Enforcement.HARD]
+        # priced and matched once per configuration; only the counters are read again when a hold
+        # loses a race
+        config = self.configs.load(tenant)
+        amount = self._amount(request, config)
+        hard = [p for p in self._policies(config, request) if p.enforcement is Enforcement.HARD]
         for attempt in range(self.max_attempts):
             now = self.now()
             keyed = [(p, *counter_key(p, now)) for p in hard]
@@ -286,11 +303,17 @@ class BudgetGuard:
             )
             holds = [(p, key, states.get(key) or CounterState()) for p, key, _ in keyed]
             try:
-                self.store.place(reservation, holds, now)
+                self.store.place(reservation, holds, now, config.version)
                 return reservation
             except HoldConflict:
                 # full jitter, exponential: racing reservers spread out instead of colliding again
                 self.sleep(random.uniform(0, min(0.02, 0.001 * 2**attempt)))  # noqa: S311
+            except StaleConfiguration:
+                # the policies changed since they were read: hold by the ones in force
+                self.configs.invalidate(tenant)
+                config = self.configs.load(tenant)
+                amount = self._amount(request, config)
+                hard = [p for p in self._policies(config, request) if p.enforcement is Enforcement.HARD]
             except FileExistsError:
                 replay = self.store.get(tenant, reservation_id)
                 if replay is not None:
@@ -308,20 +331,20 @@ class BudgetGuard:
 
     # -- shared -------------------------------------------------------------------------------
 
-    def _amount(self, tenant: str, request: CheckRequest, now: datetime) -> Decimal:
+    def _amount(self, request: CheckRequest, config: TenantBudgetConfig) -> Decimal:
         if request.estimated_cost_usd is not None:
             return request.estimated_cost_usd
         event = UsageEvent(
             event_id="estimate",
-            tenant_id=tenant,
-            timestamp=now,
+            tenant_id="estimate",
+            timestamp=self.now(),
             kind=request.kind or UsageKind.LLM,
             provider=request.provider,
             model=request.model,
             operation=request.operation,
             usage=request.usage or TokenAndImageUsage(),
         )
-        quote = self.pricer.quote(event, self.configs.load(tenant).overrides)
+        quote = self.pricer.quote(event, config.overrides)
         if quote.cost_usd is None:
             raise ValidationFailed(
                 f"no price is known for {request.provider}/{request.model}: send estimated_cost_usd",
@@ -329,17 +352,10 @@ class BudgetGuard:
             )
         return quote.cost_usd
 
-    def _policies(self, tenant: str, request: CheckRequest) -> list[Policy]:
-        active = [p for p in self.configs.load(tenant).policies if p.status is PolicyStatus.ACTIVE]
-        return matching_policies(active, request.attributes(), request.provider, request.model, request.kind)
-
     @staticmethod
-    def _stale(policies: list[Policy], states: dict[PolicyCounterKey, CounterState]) -> bool:
-        versions = {p.policy_id: p.version for p in policies}
-        return any(
-            s.policy_version is not None and s.policy_version > versions.get(k.policy_id, 0)
-            for k, s in states.items()
-        )
+    def _policies(config: TenantBudgetConfig, request: CheckRequest) -> list[Policy]:
+        active = [p for p in config.policies if p.status is PolicyStatus.ACTIVE]
+        return matching_policies(active, request.attributes(), request.provider, request.model, request.kind)
 
     @staticmethod
     def _reservation_id(tenant: str, idempotency_key: str | None) -> str:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from budget_core.domain.auth import Action, Principal
 from budget_core.domain.budget_checks import CounterReader
 from budget_core.domain.errors import NotFound
+from budget_core.domain.money import percent_of
 from budget_core.domain.policy import POLICY_ID
 from budget_core.domain.ports import PolicyRepository
 from budget_core.domain.spend import Standing, counter_key, forecast
@@ -40,7 +41,7 @@ class BudgetStatus:
         key, window = counter_key(policy, now)
         state = self.counters.read([key])[key]
         standing = Standing(policy, window, state.spent_usd, state.reserved_at(now))
-        percent = (standing.spent_usd * 100 / policy.limit_usd).quantize(Decimal("0.01"))
+        percent = percent_of(standing.spent_usd, policy.limit_usd)
         return PolicyStatusView(
             standing, percent, forecast(standing.spent_usd, window, now, FORECAST_MIN_ELAPSED)
         )

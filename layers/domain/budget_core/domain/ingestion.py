@@ -19,6 +19,7 @@ from budget_core.domain.errors import validation_details
 from budget_core.domain.ingestion_ports import (
     DeadLetters,
     Rejection,
+    StaleConfiguration,
     TenantBudgetConfig,
     TenantConfigSource,
     TransientStoreError,
@@ -31,6 +32,8 @@ from budget_core.domain.usage import UsageEvent
 # A commit can meet already-applied events once per redelivered chunk; more rounds than this means
 # something else is wrong and the records are retried by the stream instead.
 MAX_COMMIT_ROUNDS = 5
+# Policies edited faster than a batch commits: after this many re-reads the records are retried.
+MAX_CONFIG_ROUNDS = 5
 
 
 @dataclass
@@ -98,20 +101,38 @@ class UsageIngestor:
         if not events:
             return report
 
+        raw_by_record = dict(records)
+        for _ in range(MAX_CONFIG_ROUNDS):
+            left, stale = self._count_under_current_config(events, raw_by_record, report)
+            if not stale:
+                return report
+            # a policy changed after the configuration was read: nothing of that commit was written;
+            # read the tenants' policies again and count what is left under them
+            for tenant in stale:
+                self.configs.invalidate(tenant)
+            events = left
+        report.retry_record_ids.extend(record_id for record_id, _ in events)
+        return report
+
+    def _count_under_current_config(
+        self, events: list[tuple[str, UsageEvent]], raw_by_record: dict[str, bytes], report: IngestReport
+    ) -> tuple[list[tuple[str, UsageEvent]], set[str]]:
+        """Counts ``events`` under the tenants' configuration as read now. Returns the events left
+        uncounted because a tenant's configuration changed meanwhile, and those tenants."""
         try:
             configs = {tenant: self.configs.load(tenant) for tenant in {e.tenant_id for _, e in events}}
         except TransientStoreError:
-            report.retry_record_ids = [record_id for record_id, _ in events]
-            return report
+            report.retry_record_ids.extend(record_id for record_id, _ in events)
+            return [], set()
         priced = [
             PricedEvent(event, self.pricer.quote(event, configs[event.tenant_id].overrides), record_id)
             for record_id, event in events
         ]
         policies = _policies_by_tenant(configs)
+        versions = {tenant: config.version for tenant, config in configs.items()}
         try:
-            commits = plan_commits(priced, policies)
+            commits = plan_commits(priced, policies, config_versions=versions)
         except OversizedEvents as error:
-            raw_by_record = dict(records)
             for event in error.events:
                 report.rejected.append(
                     Rejection(
@@ -122,16 +143,21 @@ class UsageIngestor:
                     )
                 )
             dropped = {id(event) for event in error.events}
-            commits = plan_commits([p for p in priced if id(p) not in dropped], policies)
+            commits = plan_commits(
+                [p for p in priced if id(p) not in dropped], policies, config_versions=versions
+            )
         for index, commit in enumerate(commits):
             try:
                 committed, duplicates = self._commit(commit, policies)
+            except StaleConfiguration as stale:
+                left = [(p.record_id, p.event) for c in commits[index:] for p in c.events]
+                return left, stale.tenant_ids
             except TransientStoreError:
-                report.retry_record_ids = [p.record_id for c in commits[index:] for p in c.events]
-                break
+                report.retry_record_ids.extend(p.record_id for c in commits[index:] for p in c.events)
+                return [], set()
             report.committed.extend(committed)
             report.duplicates += duplicates
-        return report
+        return [], set()
 
     def _commit(self, commit: Commit, policies: dict[str, Sequence[Policy]]) -> tuple[list[PricedEvent], int]:
         duplicates = 0

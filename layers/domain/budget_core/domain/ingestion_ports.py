@@ -15,15 +15,28 @@ class TransientStoreError(Exception):
     """The store is busy (throttled, conflicting transaction): the same work may succeed later."""
 
 
+class StaleConfiguration(Exception):
+    """A tenant's policies or prices changed since they were read: read them again, plan again."""
+
+    def __init__(self, tenant_ids: set[str]) -> None:
+        super().__init__(f"configuration changed for {sorted(tenant_ids)}")
+        self.tenant_ids = tenant_ids
+
+
 @dataclass(frozen=True)
 class TenantBudgetConfig:
     policies: Sequence[Policy] = ()
     overrides: dict[tuple[str, str], PriceOverride] = field(default_factory=dict)
+    # Moved by every policy or price write; commits and reservations are conditioned on it.
+    version: int = 0
 
 
 class TenantConfigSource(Protocol):
     def load(self, tenant_id: str) -> TenantBudgetConfig:
         """Every policy (any status) and price override of the tenant, in one read."""
+
+    def invalidate(self, tenant_id: str) -> None:
+        """Forget what was read of the tenant: the next load reads the store."""
 
 
 class UsageLedger(Protocol):
@@ -32,7 +45,8 @@ class UsageLedger(Protocol):
 
         Returns the (tenant_id, event_id) of events found already applied, in which case nothing
         was written and the caller retries without them; an empty set means all of it committed.
-        Raises TransientStoreError when the store is busy.
+        Raises StaleConfiguration when a tenant's configuration version is no longer the one the
+        commit was planned with (nothing written), TransientStoreError when the store is busy.
         """
 
 

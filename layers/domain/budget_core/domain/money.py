@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
@@ -34,6 +34,29 @@ def parse_money(value: Any) -> Decimal:
     if isinstance(exponent, int) and -exponent > MONEY_PLACES:
         raise ValueError(f"must have at most {MONEY_PLACES} decimal places")
     return decimal
+
+
+_PLACES = Decimal(1).scaleb(-MONEY_PLACES)
+_CENTS = Decimal("0.01")
+# Percents in answers stop here: spend at a million percent of a limit says all there is to say.
+MAX_PERCENT = Decimal("1000000.00")
+
+
+def round_money(amount: Decimal) -> Decimal:
+    """``amount`` at MONEY_PLACES places, half-even: every cost is rounded so before it is counted,
+    so sums stay exact and every stored amount can be answered."""
+    if amount.is_finite() and abs(amount) < MAX_MONEY * 1000:
+        return amount.quantize(_PLACES, rounding=ROUND_HALF_EVEN)
+    return amount
+
+
+def percent_of(spent: Decimal, limit: Decimal) -> Decimal:
+    """``spent`` as a percent of ``limit`` at two places, bounded by MAX_PERCENT (and 0 below)."""
+    if limit <= 0 or spent * 100 >= MAX_PERCENT * limit:
+        return MAX_PERCENT
+    if spent <= 0:
+        return Decimal("0.00")
+    return (spent * 100 / limit).quantize(_CENTS, rounding=ROUND_HALF_EVEN)
 
 
 def format_money(amount: Decimal) -> str:

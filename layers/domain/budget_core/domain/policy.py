@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
 from typing import Annotated, Any, Self
@@ -78,7 +79,14 @@ def validate_thresholds(values: list[int]) -> list[int]:
 
 
 Threshold = Annotated[int, Field(ge=1, le=1000, strict=True)]
+# A limit below a cent is a mistake, and percents of it would need more digits than any answer has:
+# new limits start at a cent; stored ones (made before this rule) are still read.
+MIN_LIMIT = Decimal("0.01")
 PositiveLimit = Annotated[Money, Field(gt=0, le=MAX_MONEY)]
+NewLimit = Annotated[Money, Field(ge=MIN_LIMIT, le=MAX_MONEY)]
+# What a counter counts: a change of any of these starts a new counter (a new basis), seeded from the
+# spend already recorded for the new scope (invariant 9); limit and threshold edits keep the counter.
+BASIS_FIELDS = ("scope", "filters", "period", "timezone")
 PolicyName = Annotated[str, Field(min_length=1, max_length=128)]
 Timezone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(validate_timezone)]
 Thresholds = Annotated[list[Threshold], AfterValidator(validate_thresholds)]
@@ -102,6 +110,9 @@ class PolicyFields(_Strict):
     status: PolicyStatus = PolicyStatus.ACTIVE
     # None: closed for hard policies, open for soft ones.
     fail_mode: FailMode | None = None
+    # True: the spend already recorded in the current period for this scope and filters counts from
+    # the moment the policy (or its new scope) takes effect; False: only what is committed after.
+    include_existing_spend: bool = True
 
     @property
     def effective_fail_mode(self) -> FailMode:
@@ -130,6 +141,8 @@ class NewPolicy(PolicyFields):
 
     model_config = BUILT_ON_FIRST_USE
 
+    limit_usd: NewLimit
+
 
 class PolicyPatch(_Strict):
     """Body of ``PATCH /v1/policies/{id}``: the fields given replace the stored ones."""
@@ -141,12 +154,13 @@ class PolicyPatch(_Strict):
     filters: Filters | None = None
     period: Period | None = None
     timezone: Timezone | None = None
-    limit_usd: PositiveLimit | None = None
+    limit_usd: NewLimit | None = None
     enforcement: Enforcement | None = None
     alert_thresholds: Thresholds | None = None
     forecast_alerts: bool | None = None
     status: PolicyStatus | None = None
     fail_mode: FailMode | None = None
+    include_existing_spend: bool | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -184,6 +198,9 @@ class Policy(PolicyFields):
     policy_id: str
     tenant_id: str
     version: Annotated[int, Field(ge=1)]
+    # The version whose scope, filters, period and time zone the counters count (see BASIS_FIELDS).
+    basis_version: Annotated[int, Field(ge=1)] = 1
+    basis_since: datetime | None = None  # when that version took effect; None: at creation
     created_at: datetime
     updated_at: datetime
 
@@ -192,10 +209,18 @@ class Policy(PolicyFields):
         data = self.model_dump()
         data.update(patch.changes())
         data.update(version=self.version + 1, updated_at=now)
-        return Policy.model_validate(data)
+        updated = Policy.model_validate(data)
+        if any(getattr(updated, name) != getattr(self, name) for name in BASIS_FIELDS):
+            updated = updated.model_copy(update={"basis_version": updated.version, "basis_since": now})
+        return updated
+
+    @property
+    def counting_since(self) -> datetime:
+        """When the current basis took effect: its counters count every commit from then on."""
+        return self.basis_since or self.created_at
 
     def changed_fields(self, other: Policy) -> list[str]:
-        ignored = {"version", "updated_at"}
+        ignored = {"version", "updated_at", "basis_version", "basis_since"}
         return sorted(
             name
             for name in PolicyFields.model_fields

@@ -44,7 +44,9 @@ class Standing:
 
     @property
     def key(self) -> PolicyCounterKey:
-        return PolicyCounterKey(self.policy.tenant_id, self.policy.policy_id, self.window.key)
+        return PolicyCounterKey(
+            self.policy.tenant_id, self.policy.policy_id, self.window.key, self.policy.basis_version
+        )
 
     @property
     def remaining_usd(self) -> Decimal:
@@ -56,7 +58,7 @@ class Standing:
 
 def counter_key(policy: Policy, now: datetime) -> tuple[PolicyCounterKey, PeriodWindow]:
     window = period_window(policy.period, policy.timezone, now)
-    return PolicyCounterKey(policy.tenant_id, policy.policy_id, window.key), window
+    return PolicyCounterKey(policy.tenant_id, policy.policy_id, window.key, policy.basis_version), window
 
 
 def forecast(

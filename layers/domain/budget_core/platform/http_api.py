@@ -120,12 +120,24 @@ def parse_moment(field: str, value: str | None) -> date | datetime | None:
         return None
     text = value.strip().replace(" ", "+")  # a '+' of an offset arrives as a space when not escaped
     try:
-        return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+        moment = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
     except ValueError:
         raise ValidationFailed(
             f"{field} must be an ISO 8601 date or date-time",
             details=[{"field": field, "message": "not ISO 8601"}],
         ) from None
+    # Far enough from the calendar's ends that converting to UTC and rounding to whole hours or
+    # days can never overflow; no usage is older or newer than this.
+    if not EARLIEST_MOMENT <= moment.year < LATEST_MOMENT:
+        raise ValidationFailed(
+            f"{field} must lie in the years {EARLIEST_MOMENT} to {LATEST_MOMENT - 1}",
+            details=[{"field": field, "message": "out of range"}],
+        )
+    return moment
+
+
+EARLIEST_MOMENT = 1970
+LATEST_MOMENT = 9000
 
 
 def etag(version: int) -> str:

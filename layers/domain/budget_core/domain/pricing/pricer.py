@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
+from budget_core.domain.money import round_money
 from budget_core.domain.policy import UsageKind
 from budget_core.domain.pricing.image_prices import IMAGE_PRICES_VERSION, image_price
 from budget_core.domain.pricing.overrides import PriceOverride
@@ -23,6 +24,14 @@ class Pricer:
         self._token_version: str | None = None
 
     def quote(self, event: UsageEvent, overrides: OverrideTable) -> PriceQuote:
+        """The event's price, rounded to MONEY_PLACES (half-even) before anything counts it."""
+        quote = self._quote(event, overrides)
+        if quote.cost_usd is None:
+            return quote
+        rounded = round_money(quote.cost_usd)
+        return quote if rounded == quote.cost_usd else PriceQuote(rounded, quote.price_version)
+
+    def _quote(self, event: UsageEvent, overrides: OverrideTable) -> PriceQuote:
         if event.cost_usd is not None:
             return PriceQuote(event.cost_usd, PRODUCER_VERSION)
         if event.provider is None or event.model is None:
