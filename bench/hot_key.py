@@ -64,9 +64,8 @@ def _counter_update_wcu() -> int:
     from dynamodb_item_size import item_size, write_units
     from workload import policies_for, stored_policy
 
-    from budget_core.adapters.counter_items import counter_snapshot
+    from budget_core.adapters.counter_items import counter_item_key, counter_snapshot
     from budget_core.adapters.dynamodb_codec import to_item
-    from budget_core.adapters.keys import policy_counter_key
     from budget_core.domain.accounting import PolicyCounterKey
     from budget_core.domain.periods import period_window
 
@@ -75,7 +74,7 @@ def _counter_update_wcu() -> int:
     window = period_window(policy.period, policy.timezone, now)
     key = PolicyCounterKey(policy.tenant_id, policy.policy_id, window.key)
     item = {
-        **policy_counter_key(key.tenant_id, key.policy_id, key.period_key, key.basis),
+        **counter_item_key(key),
         **counter_snapshot(policy, key, window, now),
         "spent_usd": Decimal("123456.1234567"),
         "events": 12_345_678,

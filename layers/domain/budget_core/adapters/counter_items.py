@@ -6,12 +6,16 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from budget_core.adapters.keys import COUNTER_ENTITY, HOLD_PREFIX
+from budget_core.adapters.keys import COUNTER_ENTITY, HOLD_PREFIX, policy_counter_key
 from budget_core.domain.accounting import PolicyCounterKey
 from budget_core.domain.money import round_money
 from budget_core.domain.periods import PeriodWindow
 from budget_core.domain.policy import Policy
 from budget_core.domain.spend import CounterState, Hold
+
+
+def counter_item_key(key: PolicyCounterKey) -> dict[str, str]:
+    return policy_counter_key(key.tenant_id, key.policy_id, key.period_key, key.basis)
 
 
 def counter_snapshot(

@@ -175,7 +175,6 @@ class DynamoDBAlertClaims:
 
     def _try_claim(self, alerts: list[Alert]) -> list[dict[str, Any]] | None:
         """None when every claim was written; else the cancellation reasons, policy check first."""
-        counter = alerts[0].counter
         claimed_at = self._now()
         actions: list[TransactWriteItemTypeDef] = [_policy_in_force(self._table, alerts)]
         for alert in alerts:

@@ -15,14 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from budget_core.adapters.counter_items import counter_snapshot, counter_state
+from budget_core.adapters.counter_items import counter_item_key, counter_snapshot, counter_state
 from budget_core.adapters.dynamodb_codec import from_item, to_item
 from budget_core.adapters.dynamodb_errors import is_busy
 from budget_core.adapters.dynamodb_tenant_config import config_version_check, config_version_of
 from budget_core.adapters.keys import (
     CONFIG_SK,
     hold_attribute,
-    policy_counter_key,
     reservation_key,
     tenant_config_key,
 )
@@ -62,7 +61,7 @@ class DynamoDBCounterReader:
     ) -> tuple[dict[PolicyCounterKey, CounterState], int]:
         by_marker = {(k.tenant_id, k.policy_id, k.period_key, k.basis): k for k in keys}
         states: dict[PolicyCounterKey, CounterState] = {k: CounterState() for k in keys}
-        pending = [to_item(policy_counter_key(k.tenant_id, k.policy_id, k.period_key, k.basis)) for k in keys]
+        pending = [to_item(counter_item_key(k)) for k in keys]
         config_key = to_item(tenant_config_key(config_tenant)) if config_tenant is not None else None
         if config_key is not None:
             pending.insert(0, config_key)
@@ -185,7 +184,7 @@ class DynamoDBReservationStore:
         return {
             "Update": {
                 "TableName": self._table,
-                "Key": to_item(policy_counter_key(key.tenant_id, key.policy_id, key.period_key, key.basis)),
+                "Key": to_item(counter_item_key(key)),
                 "UpdateExpression": expression,
                 "ConditionExpression": condition,
                 "ExpressionAttributeNames": names,
@@ -214,9 +213,7 @@ class DynamoDBReservationStore:
                 {
                     "Update": {
                         "TableName": self._table,
-                        "Key": to_item(
-                            policy_counter_key(key.tenant_id, key.policy_id, key.period_key, key.basis)
-                        ),
+                        "Key": to_item(counter_item_key(key)),
                         "UpdateExpression": "REMOVE #hold ADD #rev :one",
                         "ConditionExpression": "attribute_exists(pk)",
                         "ExpressionAttributeNames": {

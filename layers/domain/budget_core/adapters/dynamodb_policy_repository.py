@@ -16,13 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from budget_core.adapters.counter_items import counter_snapshot
+from budget_core.adapters.counter_items import counter_item_key, counter_snapshot
 from budget_core.adapters.dynamodb_codec import from_item, to_item
 from budget_core.adapters.dynamodb_errors import BUSY_CANCELLATION_REASONS
 from budget_core.adapters.keys import (
     CONFIG_ENTITY,
     POLICY_PREFIX,
-    policy_counter_key,
     policy_key,
     policy_slot_key,
     tenant_config_key,
@@ -184,7 +183,7 @@ class DynamoDBPolicyRepository:
         return {
             "Update": {
                 "TableName": self._table,
-                "Key": to_item(policy_counter_key(key.tenant_id, key.policy_id, key.period_key, key.basis)),
+                "Key": to_item(counter_item_key(key)),
                 "UpdateExpression": f"SET {', '.join(sets)} ADD #rev :one",
                 "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": to_item(values),

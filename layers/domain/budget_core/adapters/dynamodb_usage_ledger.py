@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from budget_core.adapters.counter_items import counter_snapshot
+from budget_core.adapters.counter_items import counter_item_key, counter_snapshot
 from budget_core.adapters.dynamodb_codec import to_item
 from budget_core.adapters.dynamodb_errors import BUSY_CANCELLATION_REASONS, BUSY_ERROR_CODES
 from budget_core.adapters.dynamodb_tenant_config import config_version_check
-from budget_core.adapters.keys import hold_attribute, policy_counter_key, rollup_key, usage_event_key
+from budget_core.adapters.keys import hold_attribute, rollup_key, usage_event_key
 from budget_core.domain.accounting import (
     Commit,
     CounterDelta,
@@ -151,7 +151,7 @@ class DynamoDBUsageLedger:
         }
         removed = [hold_attribute(r) for r in sorted(delta.settled_reservations)]
         return self._update(
-            policy_counter_key(key.tenant_id, key.policy_id, key.period_key, key.basis),
+            counter_item_key(key),
             snapshot,
             added,
             removed,
