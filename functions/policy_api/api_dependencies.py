@@ -13,6 +13,7 @@ import boto3
 from budget_core.platform.settings import get_settings
 
 if TYPE_CHECKING:
+    from budget_core.domain.seeding import CounterSeeder
     from budget_core.domain.tenant_config_cache import CachedTenantConfig
 
 
@@ -44,3 +45,21 @@ def tenant_configs() -> CachedTenantConfig:
     settings = get_settings()
     source = DynamoDBTenantConfigSource(dynamodb(), settings.table_name)
     return CachedTenantConfig(source, settings.tenant_config_ttl_seconds)
+
+
+@lru_cache(maxsize=1)
+def counter_seeder() -> CounterSeeder:
+    """Adds the spend recorded before a policy (or its new scope) to its counter: used by the policy
+    writes and, for a counter whose seeding was interrupted, by checks and status reads."""
+    from budget_core.adapters.dynamodb_budget_store import DynamoDBCounterReader, DynamoDBSeedStore
+    from budget_core.adapters.dynamodb_rollup_reader import DynamoDBRollupReader
+    from budget_core.domain.clock import SystemClock
+    from budget_core.domain.seeding import CounterSeeder
+
+    table = get_settings().table_name
+    return CounterSeeder(
+        rollups=DynamoDBRollupReader(dynamodb(), table, consistent=True),
+        counters=DynamoDBCounterReader(dynamodb(), table),
+        store=DynamoDBSeedStore(dynamodb(), table),
+        now=SystemClock().now,
+    )

@@ -125,6 +125,7 @@ def budget_guard() -> BudgetGuard:
         store=DynamoDBReservationStore(api_dependencies.dynamodb(), settings.table_name),
         pricer=Pricer(),
         now=SystemClock().now,
+        seeder=api_dependencies.counter_seeder(),
     )
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from budget_core.adapters.dynamodb_budget_store import DynamoDBCounterReader
 from budget_core.adapters.dynamodb_policy_repository import DynamoDBPolicyRepository
+from budget_core.adapters.dynamodb_tenant_config import DynamoDBTenantConfigSource
 from budget_core.adapters.eventbridge_publisher import EventBridgePublisher
 from budget_core.domain.budget_status import BudgetStatus, PolicyStatusView
 from budget_core.domain.clock import SystemClock
@@ -92,6 +93,8 @@ def policy_service() -> PolicyService:
         repository=DynamoDBPolicyRepository(api_dependencies.dynamodb(), settings.table_name),
         publisher=EventBridgePublisher(api_dependencies.events(), settings.event_bus_name),
         clock=SystemClock(),
+        seeder=api_dependencies.counter_seeder(),
+        configs=DynamoDBTenantConfigSource(api_dependencies.dynamodb(), settings.table_name),
     )
 
 
@@ -102,6 +105,7 @@ def budget_status() -> BudgetStatus:
         DynamoDBPolicyRepository(api_dependencies.dynamodb(), settings.table_name),
         DynamoDBCounterReader(api_dependencies.dynamodb(), settings.table_name),
         SystemClock().now,
+        seeder=api_dependencies.counter_seeder(),
     )
 
 

@@ -275,7 +275,7 @@ def test_counters_of_a_deleted_policy_raise_no_alert(
     spender.ingest("60")
     assert api("delete_policy", policy_id=policy_id, drop_headers=("if-match",)).status == 204
     # When the alert function sees the counter change
-    assert len(table_stream.pump()) == 1
+    assert table_stream.pump()
     # Then nothing is sent and nothing is retried
     assert aws.alerts() == []
     assert aws.dead_letters(ALERT_DLQ_URL) == []

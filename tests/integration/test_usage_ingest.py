@@ -83,7 +83,7 @@ def test_priced_events_move_every_policy_they_fall_under_and_the_rollups(
     assert spent(aws, TENANT, tenant_policy, month) == gpt_cost + claude_cost
     assert spent(aws, TENANT, team_policy, month) == gpt_cost + claude_cost
     assert spent(aws, TENANT, openai_only, month) == gpt_cost
-    assert policy_counter(aws, TENANT, other_team, month) is None
+    assert spent(aws, TENANT, other_team, month) == 0
     # And the day's rollup holds the totals and the breakdowns
     day = (NOW - timedelta(minutes=1)).strftime("%Y-%m-%d")
     rollup = daily_rollup(aws, TENANT, day)
@@ -308,17 +308,18 @@ def test_an_event_with_a_reservation_id_releases_that_hold(
     assert Decimal(counter["spent_usd"]) == Decimal("4.10")
 
 
-def test_a_policy_created_after_the_cache_was_filled_counts_after_the_cache_ttl(
-    api: Api, usage_stream: UsageStreamDriver, aws: AwsResources, monkeypatch: pytest.MonkeyPatch
+def test_a_policy_created_while_the_cache_is_fresh_counts_the_very_next_commit(
+    api: Api, usage_stream: UsageStreamDriver, aws: AwsResources
 ) -> None:
-    monkeypatch.setenv("TENANT_CONFIG_TTL_SECONDS", "0")
-    from budget_core.platform.settings import get_settings
-
-    get_settings.cache_clear()
+    # Given an ingest instance that read the tenant (no policies) moments ago and caches it
     usage_stream.deliver([_event("x1")])
+    # When a policy is created (which takes in the spend already recorded) and usage follows at once
     policy_id = _policy(api)
     usage_stream.deliver([_event("x2")])
-    assert spent(aws, TENANT, policy_id, _month(NOW - timedelta(minutes=1))) == Decimal(1)
+    # Then that usage counts against it: the commit's configuration check refused the cached set
+    assert spent(aws, TENANT, policy_id, _month(NOW - timedelta(minutes=1))) == 2 * Decimal(
+        _event("x")["cost_usd"]
+    )
 
 
 def test_large_poison_records_all_reach_the_dead_letter_queue(

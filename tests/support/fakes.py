@@ -18,7 +18,7 @@ class InMemoryPolicyRepository:
     slots: dict[tuple[str, str], str] = field(default_factory=dict)
     lose_races: int = 0  # the next N writes fail as if another writer got there first
 
-    def create(self, policy: Policy) -> None:
+    def create(self, policy: Policy, config_version: int | None = None) -> None:
         slot = (policy.tenant_id, policy.uniqueness_key())
         if slot in self.slots:
             raise PolicyConflict("taken", existing_policy_id=self.slots[slot])
@@ -34,7 +34,7 @@ class InMemoryPolicyRepository:
         )
         return Page(items[: query.limit], None)
 
-    def replace(self, current: Policy, updated: Policy) -> None:
+    def replace(self, current: Policy, updated: Policy, config_version: int | None = None) -> None:
         self._check(current)
         new_slot = (updated.tenant_id, updated.uniqueness_key())
         holder = self.slots.get(new_slot)

@@ -132,6 +132,7 @@ def test_rollups_exist_for_every_scope_attribute_the_event_has() -> None:
     assert {part: b.cost_usd for part, b in day.breakdown.items()} == {
         ("provider", "p"): Decimal("0.5"),
         ("model", "m"): Decimal("0.5"),
+        ("kind", "custom"): Decimal("0.5"),
     }
 
 

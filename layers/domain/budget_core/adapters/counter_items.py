@@ -64,4 +64,5 @@ def counter_state(item: dict[str, Any] | None) -> CounterState:
         holds=holds,
         rev=int(item["rev"]) if "rev" in item else None,
         policy_version=int(version) if version is not None else None,
+        seeded="seeded_at" in item,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -28,7 +29,7 @@ from budget_core.adapters.keys import (
 from budget_core.domain.accounting import PolicyCounterKey
 from budget_core.domain.budget_checks import HoldConflict, Reservation
 from budget_core.domain.ingestion_ports import StaleConfiguration, TransientStoreError
-from budget_core.domain.periods import period_window
+from budget_core.domain.periods import PeriodWindow, period_window
 from budget_core.domain.policy import Policy
 from budget_core.domain.spend import CounterState
 
@@ -268,3 +269,54 @@ def _counter_of(tenant_id: str, stored: str) -> PolicyCounterKey:
     """``policy_id|period_key|basis``; records written before bases existed have no basis (1)."""
     policy_id, period, *basis = stored.split("|")
     return PolicyCounterKey(tenant_id, policy_id, period, int(basis[0]) if basis else 1)
+
+
+class DynamoDBSeedStore:
+    """Writes a counter's seed: ADD the spend recorded before the policy, once (``seeded_at``)."""
+
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def add_seed(
+        self,
+        policy: Policy,
+        key: PolicyCounterKey,
+        window: PeriodWindow,
+        amount: Decimal,
+        expected_rev: int | None,
+        now: datetime,
+    ) -> bool:
+        names: dict[str, str] = {
+            "#rev": "rev",
+            "#spent": "spent_usd",
+            "#seeded": "seeded_at",
+            "#seed": "seed_usd",
+        }
+        values: dict[str, Any] = {":one": 1, ":seed": amount, ":now": now.isoformat()}
+        sets = ["#seeded = :now", "#seed = :seed"]
+        for index, (name, value) in enumerate(counter_snapshot(policy, key, window, now).items()):
+            if value is not None:
+                names[f"#s{index}"], values[f":s{index}"] = name, value
+                sets.append(f"#s{index} = :s{index}")
+        if expected_rev is None:
+            condition = "attribute_not_exists(#rev) AND attribute_not_exists(#seeded)"
+        else:
+            condition = "#rev = :rev AND attribute_not_exists(#seeded)"
+            values[":rev"] = expected_rev
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=to_item(counter_item_key(key)),
+                UpdateExpression=f"SET {', '.join(sets)} ADD #spent :seed, #rev :one",
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=to_item(values),
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            if is_busy(error):
+                raise TransientStoreError("counter busy") from error
+            raise
+        return True

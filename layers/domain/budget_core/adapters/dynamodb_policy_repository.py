@@ -56,7 +56,7 @@ class DynamoDBPolicyRepository:
         self._client = client
         self._table = table_name
 
-    def create(self, policy: Policy) -> None:
+    def create(self, policy: Policy, config_version: int | None = None) -> None:
         slot_key = policy.uniqueness_key()
         self._transact(
             [
@@ -68,7 +68,7 @@ class DynamoDBPolicyRepository:
                     }
                 },
                 self._claim_slot(policy, slot_key),
-                self._bump_config(policy.tenant_id),
+                self._bump_config(policy.tenant_id, config_version),
             ],
             policy,
             slot_index=1,
@@ -124,13 +124,13 @@ class DynamoDBPolicyRepository:
             return Page(items, _encode_token(items[-1].policy_id))
         return Page(items, None)
 
-    def replace(self, current: Policy, updated: Policy) -> None:
+    def replace(self, current: Policy, updated: Policy, config_version: int | None = None) -> None:
         actions: list[TransactWriteItemTypeDef] = [self._put_if_version(updated, current.version)]
         old_slot, new_slot = current.uniqueness_key(), updated.uniqueness_key()
         if old_slot != new_slot:
             actions.append(self._release_slot(current, old_slot))
             actions.append(self._claim_slot(updated, new_slot))
-        actions.append(self._bump_config(updated.tenant_id))
+        actions.append(self._bump_config(updated.tenant_id, config_version))
         actions.append(self._touch_counter(updated))
         self._transact(actions, updated, slot_index=2 if old_slot != new_slot else None)
 
@@ -153,17 +153,25 @@ class DynamoDBPolicyRepository:
             slot_index=None,
         )
 
-    def _bump_config(self, tenant_id: str) -> TransactWriteItemTypeDef:
+    def _bump_config(self, tenant_id: str, expected: int | None = None) -> TransactWriteItemTypeDef:
         """Every policy write moves the tenant's configuration version in the same transaction: a
-        usage commit or a reservation planned with the previous policies fails its check of it."""
-        return {
-            "Update": {
-                "TableName": self._table,
-                "Key": to_item(tenant_config_key(tenant_id)),
-                "UpdateExpression": "SET entity = :entity ADD config_version :one",
-                "ExpressionAttributeValues": to_item({":entity": CONFIG_ENTITY, ":one": 1}),
-            }
+        usage commit or a reservation planned with the previous policies fails its check of it.
+        ``expected``: only from that version (a write judged against the whole policy set)."""
+        update: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": to_item(tenant_config_key(tenant_id)),
+            "UpdateExpression": "SET entity = :entity ADD config_version :one",
+            "ExpressionAttributeValues": to_item({":entity": CONFIG_ENTITY, ":one": 1}),
         }
+        if expected is not None:
+            if expected == 0:
+                update["ConditionExpression"] = "attribute_not_exists(config_version)"
+            else:
+                update["ConditionExpression"] = "config_version = :expected"
+                update["ExpressionAttributeValues"] = to_item(
+                    {":entity": CONFIG_ENTITY, ":one": 1, ":expected": expected}
+                )
+        return {"Update": update}  # type: ignore[typeddict-item]
 
     def _touch_counter(self, policy: Policy) -> TransactWriteItemTypeDef:
         """The current period's counter takes the edited policy's snapshot at once: the alert

@@ -20,9 +20,10 @@ _PARTS = {code: part for part, code in BREAKDOWN_CODES.items()}
 
 
 class DynamoDBRollupReader:
-    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str, consistent: bool = False) -> None:
         self._client = client
         self._table = table_name
+        self._consistent = consistent  # seeding a counter needs what is committed, summaries do not
 
     def rows(
         self, tenant_id: str, dimension: str, value: str, granularity: Granularity, first: str, last: str
@@ -35,6 +36,7 @@ class DynamoDBRollupReader:
             "ExpressionAttributeValues": to_item(
                 {":pk": key["pk"], ":first": f"{prefix}#{first}", ":last": f"{prefix}#{last}"}
             ),
+            "ConsistentRead": self._consistent,
         }
         rows: list[RollupRow] = []
         while True:

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 USAGE_ENTITY = "usage"
 ROLLUP_ENTITY = "rollup"
-BREAKDOWN_CODES = {"provider": "p", "model": "m", "operation": "o"}
+BREAKDOWN_CODES = {"provider": "p", "model": "m", "operation": "o", "kind": "k"}
 
 
 class DynamoDBUsageLedger:

@@ -209,7 +209,12 @@ def _apply(deltas: dict[CounterKey, CounterDelta], group: Sequence[PricedEvent],
             delta.settled_reservations.add(sample.reservation_id)
     parts = [
         (p, n)
-        for p, n in (("provider", sample.provider), ("model", sample.model), ("operation", sample.operation))
+        for p, n in (
+            ("provider", sample.provider),
+            ("model", sample.model),
+            ("operation", sample.operation),
+            ("kind", sample.kind.value),
+        )
         if n is not None
     ]
     for rollup in targets.rollups:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, Protocol, Self
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -48,6 +48,9 @@ from budget_core.domain.usage import (
     TokenAndImageUsage,
     UsageEvent,
 )
+
+if TYPE_CHECKING:
+    from budget_core.domain.seeding import CounterSeeder
 
 RESERVATION_ID = re.compile(r"^res_[0-9a-f]{28}$")  # what new_id("res") and a key digest make
 MAX_ESTIMATE = Decimal(100_000)  # one call costing more than this is a mistake, not a budget question
@@ -189,6 +192,7 @@ class BudgetGuard:
     now: Callable[[], datetime]
     max_attempts: int = 100
     sleep: Callable[[float], None] = time.sleep
+    seeder: CounterSeeder | None = None
 
     # -- check --------------------------------------------------------------------------------
 
@@ -202,6 +206,8 @@ class BudgetGuard:
         keyed = [(p, *counter_key(p, now)) for p in policies]
         try:
             states, version = self.counters.read_with_config(tenant, [key for _, key, _ in keyed])
+            if self._seeded(keyed, states):
+                states, version = self.counters.read_with_config(tenant, [key for _, key, _ in keyed])
         except TransientStoreError:
             return self._fail_modes(amount, keyed)
         if version != config.version and not _refreshed:
@@ -274,6 +280,8 @@ class BudgetGuard:
             keyed = [(p, *counter_key(p, now)) for p in hard]
             try:
                 states = self.counters.read([key for _, key, _ in keyed]) if keyed else {}
+                if self._seeded(keyed, states):
+                    states = self.counters.read([key for _, key, _ in keyed])
             except TransientStoreError:
                 raise ServiceBusy("the budget store is busy; retry shortly") from None
             verdicts = [
@@ -330,6 +338,21 @@ class BudgetGuard:
         self.store.release(reservation, self.now())
 
     # -- shared -------------------------------------------------------------------------------
+
+    def _seeded(
+        self, keyed: list[tuple[Policy, PolicyCounterKey, Any]], states: dict[PolicyCounterKey, CounterState]
+    ) -> bool:
+        """Seeds the counters still waiting for the spend recorded before their policy (a create
+        whose own seeding was interrupted); True when any was, so they are read again."""
+        if self.seeder is None:
+            return False
+        from budget_core.domain.seeding import needs_seed
+
+        seeded = False
+        for policy, key, window in keyed:
+            if needs_seed(policy, window, states.get(key) or CounterState()):
+                seeded = self.seeder.seed_current(policy) or seeded
+        return seeded
 
     def _amount(self, request: CheckRequest, config: TenantBudgetConfig) -> Decimal:
         if request.estimated_cost_usd is not None:

@@ -13,6 +13,7 @@ from budget_core.domain.errors import NotFound
 from budget_core.domain.money import percent_of
 from budget_core.domain.policy import POLICY_ID
 from budget_core.domain.ports import PolicyRepository
+from budget_core.domain.seeding import CounterSeeder, needs_seed
 from budget_core.domain.spend import Standing, counter_key, forecast
 
 # No forecast before 5 % of the period has gone by: the first cent of a month says nothing.
@@ -31,6 +32,7 @@ class BudgetStatus:
     policies: PolicyRepository
     counters: CounterReader
     now: Callable[[], datetime]
+    seeder: CounterSeeder | None = None
 
     def status(self, principal: Principal, policy_id: str) -> PolicyStatusView:
         principal.require(Action.READ)
@@ -40,6 +42,8 @@ class BudgetStatus:
         now = self.now()
         key, window = counter_key(policy, now)
         state = self.counters.read([key])[key]
+        if self.seeder is not None and needs_seed(policy, window, state) and self.seeder.seed_current(policy):
+            state = self.counters.read([key])[key]
         standing = Standing(policy, window, state.spent_usd, state.reserved_at(now))
         percent = percent_of(standing.spent_usd, policy.limit_usd)
         return PolicyStatusView(

@@ -46,6 +46,12 @@ class PolicyConflict(DomainError):
     code = "policy_conflict"
 
 
+class TooManyOverlappingPolicies(DomainError):
+    """After the write, one event could fall under more budgets than one commit can count."""
+
+    code = "too_many_overlapping_policies"
+
+
 class PreconditionFailed(DomainError):
     code = "precondition_failed"
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
+from typing import Protocol
 
 from pydantic import ValidationError
 
@@ -12,16 +14,25 @@ from budget_core.domain.errors import (
     ConcurrentModification,
     NotFound,
     PreconditionFailed,
+    ServiceBusy,
+    TooManyOverlappingPolicies,
     ValidationFailed,
     validation_details,
 )
 from budget_core.domain.ids import new_id
+from budget_core.domain.ingestion_ports import TenantConfigSource, TransientStoreError
 from budget_core.domain.lifecycle import PolicyEventType, PolicyLifecycleEvent
+from budget_core.domain.overlap import MAX_POLICIES_PER_EVENT, largest_overlap
 from budget_core.domain.policy import POLICY_ID, AlertSettings, NewPolicy, Policy, PolicyPatch
 from budget_core.domain.ports import Clock, EventPublisher, Page, PolicyQuery, PolicyRepository
 
 # A PATCH or DELETE without If-Match re-reads and retries when it loses a race, this many times.
 UNCONDITIONAL_WRITE_ATTEMPTS = 3
+
+
+class Seeder(Protocol):
+    def seed_current(self, policy: Policy) -> bool:
+        """Add the spend recorded before the policy to its current counter (once)."""
 
 
 @dataclass
@@ -30,6 +41,10 @@ class PolicyService:
     publisher: EventPublisher
     clock: Clock
     make_id: Callable[[str], str] = new_id
+    seeder: Seeder | None = None
+    # The tenant's whole policy set and its version: a write is judged against it (overlaps) and
+    # commits only if the set did not change meanwhile.
+    configs: TenantConfigSource | None = None
 
     def create(self, principal: Principal, new: NewPolicy) -> Policy:
         principal.require(Action.WRITE_POLICY)
@@ -42,7 +57,16 @@ class PolicyService:
             created_at=now,
             updated_at=now,
         )
-        self.repository.create(policy)
+        for attempt in range(1, UNCONDITIONAL_WRITE_ATTEMPTS + 1):
+            config_version = self._refuse_overlaps(policy)
+            try:
+                self.repository.create(policy, config_version)
+                break
+            except ConcurrentModification:
+                # another policy write of the tenant came first: judge the overlaps again
+                if attempt == UNCONDITIONAL_WRITE_ATTEMPTS:
+                    raise
+        self._seed(policy)
         self._publish(PolicyEventType.CREATED, principal, policy)
         return policy
 
@@ -67,14 +91,19 @@ class PolicyService:
                 raise ValidationFailed(
                     "the patched policy would be invalid", details=validation_details(error.errors())
                 ) from None
+            config_version = self._refuse_overlaps(updated)
             try:
-                self.repository.replace(current, updated)
+                self.repository.replace(current, updated, config_version)
             except ConcurrentModification:
-                if if_match is not None:
-                    raise _stale(if_match) from None
+                # the policy or another policy of the tenant changed: read again (If-Match is
+                # checked against what is read, so a changed version still answers 412)
                 if attempt == UNCONDITIONAL_WRITE_ATTEMPTS:
                     raise
                 continue
+            if updated.basis_version != current.basis_version or (
+                updated.include_existing_spend and not current.include_existing_spend
+            ):
+                self._seed(updated)
             self._publish(PolicyEventType.UPDATED, principal, updated, current.changed_fields(updated))
             return updated
         raise AssertionError("unreachable")  # pragma: no cover
@@ -100,6 +129,32 @@ class PolicyService:
                 continue
             self._publish(PolicyEventType.DELETED, principal, current)
             return
+
+    def _refuse_overlaps(self, policy: Policy) -> int | None:
+        """TooManyOverlappingPolicies when, with ``policy`` stored, one event could fall under more
+        policies than one commit counts; else the configuration version the judgement was made on."""
+        if self.configs is None:
+            return None
+        config = self.configs.load(policy.tenant_id)
+        others = [p for p in config.policies if p.policy_id != policy.policy_id]
+        overlap = largest_overlap(policy, others)
+        if len(overlap) + 1 > MAX_POLICIES_PER_EVENT:
+            ids = sorted(p.policy_id for p in overlap if isinstance(p, Policy))
+            raise TooManyOverlappingPolicies(
+                f"with this policy one usage event could fall under {len(overlap) + 1} policies; "
+                f"at most {MAX_POLICIES_PER_EVENT} can count one event: narrow the scope or filters, "
+                "or remove some of these",
+                details=[{"field": "scope", "policy_ids": ids}],
+            )
+        return config.version
+
+    def _seed(self, policy: Policy) -> None:
+        """Seed now so the answer already shows the spend; if the store is busy, the first check or
+        status read of the counter seeds it instead (it is marked unseeded until then)."""
+        if self.seeder is None or not policy.include_existing_spend:
+            return
+        with suppress(TransientStoreError, ServiceBusy):
+            self.seeder.seed_current(policy)
 
     def _load(self, principal: Principal, policy_id: str) -> Policy:
         # An id this service could not have made is missing, exactly like another tenant's id.

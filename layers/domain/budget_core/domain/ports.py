@@ -32,15 +32,17 @@ class PolicyQuery:
 
 
 class PolicyRepository(Protocol):
-    def create(self, policy: Policy) -> None:
-        """Store a new policy; PolicyConflict if its (scope, period, filters) slot is taken."""
+    def create(self, policy: Policy, config_version: int | None = None) -> None:
+        """Store a new policy; PolicyConflict if its (scope, period, filters) slot is taken.
+        With ``config_version``: ConcurrentModification unless the tenant's configuration is still
+        at that version (the policy set the write was judged against)."""
 
     def get(self, tenant_id: str, policy_id: str) -> Policy | None: ...
 
     def query(self, tenant_id: str, query: PolicyQuery) -> Page[Policy]:
         """InvalidRequest if ``query.next_token`` was not made by this repository for this tenant."""
 
-    def replace(self, current: Policy, updated: Policy) -> None:
+    def replace(self, current: Policy, updated: Policy, config_version: int | None = None) -> None:
         """Swap ``current`` for ``updated`` if nobody changed it since it was read.
 
         ConcurrentModification when the stored version is no longer ``current.version``, NotFound

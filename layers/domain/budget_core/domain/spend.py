@@ -26,6 +26,7 @@ class CounterState:
     holds: dict[str, Hold] = field(default_factory=dict)
     rev: int | None = None  # None: the counter does not exist yet
     policy_version: int | None = None
+    seeded: bool = False  # the spend recorded before the policy's basis took effect was added
 
     def reserved_at(self, now: datetime) -> Decimal:
         """Only unexpired holds count: an expired hold stops counting at once, no sweeper needed."""

@@ -190,27 +190,7 @@ class UsageQueries:
     def _summary(self, tenant: str, query: UsageQuery) -> Summary:
         dimension, value = query.dimension
         start, end = query.hours
-        first_day = start if start.hour == 0 else (start + timedelta(days=1)).replace(hour=0)
-        last_day = end.replace(hour=0)  # exclusive
-        rows: list[RollupRow] = []
-        if first_day < last_day:
-            rows += self.reader.rows(
-                tenant, dimension, value, Granularity.DAY, _day(first_day), _day(last_day - timedelta(days=1))
-            )
-            edges = [(start, first_day), (last_day, end)]
-        else:
-            edges = [(start, end)]
-        for edge_start, edge_end in edges:
-            if edge_start < edge_end:
-                rows += self.reader.rows(
-                    tenant,
-                    dimension,
-                    value,
-                    Granularity.HOUR,
-                    _hour(edge_start),
-                    _hour(edge_end - timedelta(hours=1)),
-                )
-        return _summarize(query, rows)
+        return _summarize(query, rollup_rows(self.reader, tenant, dimension, value, start, end))
 
     def _trend(self, tenant: str, query: UsageQuery, granularity: TrendGranularity) -> Trend:
         dimension, value = query.dimension
@@ -238,9 +218,37 @@ class UsageQueries:
         return Trend(granularity, points)
 
 
+def rollup_rows(
+    reader: RollupReader, tenant: str, dimension: str, value: str, start: datetime, end: datetime
+) -> list[RollupRow]:
+    """The rollups that cover [start, end) (whole UTC hours) exactly once: daily rows for the whole
+    days, hourly rows for the hours at either edge."""
+    first_day = start if start.hour == 0 else (start + timedelta(days=1)).replace(hour=0)
+    last_day = end.replace(hour=0)  # exclusive
+    rows: list[RollupRow] = []
+    if first_day < last_day:
+        rows += reader.rows(
+            tenant, dimension, value, Granularity.DAY, _day(first_day), _day(last_day - timedelta(days=1))
+        )
+        edges = [(start, first_day), (last_day, end)]
+    else:
+        edges = [(start, end)]
+    for edge_start, edge_end in edges:
+        if edge_start < edge_end:
+            rows += reader.rows(
+                tenant,
+                dimension,
+                value,
+                Granularity.HOUR,
+                _hour(edge_start),
+                _hour(edge_end - timedelta(hours=1)),
+            )
+    return rows
+
+
 def _summarize(query: UsageQuery, rows: Sequence[RollupRow]) -> Summary:
     totals = RollupRow(bucket="total")
-    parts: dict[str, dict[str, Spend]] = {"provider": {}, "model": {}, "operation": {}}
+    parts: dict[str, dict[str, Spend]] = {"provider": {}, "model": {}, "operation": {}, "kind": {}}
     for row in rows:
         for name in ("cost_usd", *ROLLUP_COUNTS):
             setattr(totals, name, getattr(totals, name) + getattr(row, name))

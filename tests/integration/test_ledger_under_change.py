@@ -1,0 +1,343 @@
+"""The ledger keeps its promises while policies change under flowing usage (invariant 9), and
+nothing stored or sent makes a 500: each test is one way it broke before.
+
+Usage goes in through the real ingest handler, policies through the real API handler, and alerts
+through the real alert handler fed from the table's stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import ApiResponse
+from tests.support.aws import TABLE_NAME, AwsResources
+from tests.support.table_stream import TableStreamDriver
+from tests.support.usage_stream import UsageStreamDriver
+
+Api = Callable[..., ApiResponse]
+TENANT = "tenant-acme"
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+class Usage:
+    """Spends through the real ingest handler, each event one minute before the test started."""
+
+    def __init__(self, stream: UsageStreamDriver) -> None:
+        self.stream, self.count = stream, 0
+
+    def spend(self, amount: str, **fields: Any) -> None:
+        self.count += 1
+        event = {
+            "event_id": f"ev-{self.count}",
+            "tenant_id": TENANT,
+            "timestamp": (NOW - timedelta(minutes=1)).isoformat(),
+            "kind": "custom",
+            "cost_usd": amount,
+            **fields,
+        }
+        assert self.stream.deliver([event]) == {"batchItemFailures": []}
+
+
+@pytest.fixture
+def usage(usage_stream: UsageStreamDriver) -> Usage:
+    return Usage(usage_stream)
+
+
+def _create(api: Api, **fields: Any) -> str:
+    body = {"name": "cap", "period": "month", "limit_usd": "10", **fields}
+    response = api("create_policy", body=body)
+    assert response.status == 201, response.body
+    return str(response.body["policy_id"])
+
+
+def _patch(api: Api, policy_id: str, **changes: Any) -> None:
+    response = api("patch_policy", policy_id=policy_id, body=changes, drop_headers=("if-match",))
+    assert response.status == 200, response.body
+
+
+def _spent(api: Api, policy_id: str) -> Decimal:
+    response = api("policy_status", policy_id=policy_id)
+    assert response.status == 200, response.body
+    return Decimal(response.body["spent_usd"])
+
+
+def _check(api: Api, amount: str, **scope: str) -> ApiResponse:
+    response = api("check_budget", body={"estimated_cost_usd": amount, **scope})
+    assert response.status == 200, response.body
+    return response
+
+
+def test_spend_committed_right_after_a_create_counts_against_it(api: Api, usage: Usage) -> None:
+    # Given an ingest instance that has just read dave's tenant (no policies yet) and caches it
+    usage.spend("0.10", user_id="someone-else")
+    # When a $5 daily hard cap for dave is created and $3 of his usage commits at once
+    policy_id = _create(api, scope={"type": "user", "id": "dave"}, period="day", limit_usd="5")
+    usage.spend("3.00", user_id="dave")
+    # Then the cap shows it, and a $4 reservation is refused
+    assert _spent(api, policy_id) == Decimal("3.00")
+    refused = api("create_reservation", body={"estimated_cost_usd": "4.00", "user_id": "dave"})
+    assert refused.status == 409, refused.body
+    assert refused.body["error"]["code"] == "budget_exceeded"
+
+
+def test_a_deleted_and_recreated_policy_counts_the_very_next_commit(api: Api, usage: Usage) -> None:
+    # Given dave's cap, deleted and made again while ingestion caches the tenant
+    first = _create(api, scope={"type": "user", "id": "dave"}, limit_usd="5")
+    usage.spend("1.00", user_id="dave")
+    assert api("delete_policy", policy_id=first, drop_headers=("if-match",)).status == 204
+    usage.spend("0.50", user_id="dave")  # under no policy: recorded, counted nowhere
+    second = _create(api, scope={"type": "user", "id": "dave"}, limit_usd="5")
+    # When more of his usage commits
+    usage.spend("2.00", user_id="dave")
+    # Then the new policy holds the whole period: what was recorded before it, and what came after
+    assert _spent(api, second) == Decimal("3.50")
+
+
+def test_spend_recorded_earlier_in_the_period_counts_from_creation_unless_told_not_to(
+    api: Api, usage: Usage
+) -> None:
+    # Given $2 of dave's usage and $1 of erin's already recorded this month
+    usage.spend("2.00", user_id="dave")
+    usage.spend("1.00", user_id="erin")
+    # When a policy for dave is created, and one for erin that leaves existing spend out
+    dave = _create(api, scope={"type": "user", "id": "dave"})
+    erin = _create(api, scope={"type": "user", "id": "erin"}, include_existing_spend=False)
+    # Then dave's starts at $2 and blocks a check that would pass its limit; erin's starts at zero
+    assert _spent(api, dave) == Decimal("2.00")
+    assert _spent(api, erin) == Decimal(0)
+    assert _check(api, "8.50", user_id="dave").body["decision"] == "deny"
+    # And both count what comes next
+    usage.spend("0.25", user_id="dave")
+    usage.spend("0.25", user_id="erin")
+    assert (_spent(api, dave), _spent(api, erin)) == (Decimal("2.25"), Decimal("0.25"))
+
+
+def test_a_scope_edit_counts_the_new_scope_not_the_old_ones_counter(api: Api, usage: Usage) -> None:
+    # Given alice has spent $9 of a $10 policy, and bob $0.50
+    policy_id = _create(api, scope={"type": "user", "id": "alice"})
+    usage.spend("9.00", user_id="alice")
+    usage.spend("0.50", user_id="bob")
+    assert _spent(api, policy_id) == Decimal("9.00")
+    # When the policy's scope is changed to bob
+    _patch(api, policy_id, scope={"type": "user", "id": "bob"})
+    # Then it shows bob's spend, allows bob a $2 call, and no longer counts alice
+    assert _spent(api, policy_id) == Decimal("0.50")
+    assert _check(api, "2.00", user_id="bob").body["decision"] == "allow"
+    usage.spend("1.00", user_id="alice")
+    usage.spend("0.25", user_id="bob")
+    assert _spent(api, policy_id) == Decimal("0.75")
+
+
+def test_a_filter_edit_counts_what_the_new_filter_selects(api: Api, usage: Usage) -> None:
+    # Given a team policy on OpenAI spend, with OpenAI and Anthropic spend recorded
+    policy_id = _create(api, scope={"type": "team", "id": "ml"}, filters={"provider": "openai"})
+    usage.spend("4.00", team_id="ml", kind="llm", provider="openai", model="gpt-4o")
+    usage.spend("1.50", team_id="ml", kind="llm", provider="anthropic", model="claude-sonnet-4-5")
+    assert _spent(api, policy_id) == Decimal("4.00")
+    # When its filter is changed to Anthropic
+    _patch(api, policy_id, filters={"provider": "anthropic"})
+    # Then it holds the Anthropic spend only
+    assert _spent(api, policy_id) == Decimal("1.50")
+
+
+def test_a_limit_edit_keeps_the_counter(api: Api, usage: Usage) -> None:
+    policy_id = _create(api, scope={"type": "user", "id": "alice"})
+    usage.spend("9.00", user_id="alice")
+    _patch(api, policy_id, limit_usd="20", alert_thresholds=[90])
+    assert _spent(api, policy_id) == Decimal("9.00")
+    assert _check(api, "11.00", user_id="alice").body["decision"] == "allow"
+    assert _check(api, "11.01", user_id="alice").body["decision"] == "deny"
+
+
+def test_a_cost_with_more_than_ten_places_is_rounded_before_it_counts(api: Api, usage: Usage) -> None:
+    # Given a policy, and an event the catalogue prices at 11 decimal places
+    policy_id = _create(api, scope={"type": "tenant"})
+    event = {
+        "event_id": "nova",
+        "tenant_id": TENANT,
+        "timestamp": (NOW - timedelta(minutes=1)).isoformat(),
+        "kind": "llm",
+        "provider": "aws",
+        "model": "amazon.nova-micro-v1:0",
+        "usage": {"input_tokens": 1001, "cache_read_tokens": 1, "output_tokens": 0},
+    }
+    assert usage.stream.deliver([event]) == {"batchItemFailures": []}
+    # Then status, check and summary answer, each amount at most 10 places
+    spent = _spent(api, policy_id)
+    assert spent > 0
+    exponent = spent.as_tuple().exponent
+    assert isinstance(exponent, int)
+    assert exponent >= -10
+    assert _check(api, "0.01").status == 200
+    assert api("usage_summary").status == 200
+
+
+def test_a_stored_limit_too_small_for_any_percent_still_answers(
+    api: Api, usage: Usage, aws: AwsResources
+) -> None:
+    # Given a policy stored (before limits had a minimum) with a $0.0000000001 limit, and $20,000 spent
+    policy_id = _create(api, scope={"type": "tenant"})
+    aws.dynamodb.update_item(
+        TableName=TABLE_NAME,
+        Key={"pk": {"S": f"T#{TENANT}"}, "sk": {"S": f"POLICY#{policy_id}"}},
+        UpdateExpression="SET limit_usd = :tiny",
+        ExpressionAttributeValues={":tiny": {"N": "0.0000000001"}},
+    )
+    usage.spend("20000")
+    # Then its status answers with a bounded percent, and the alert history answers
+    status = api("policy_status", policy_id=policy_id)
+    assert status.status == 200, status.body
+    assert status.body["percent_used"] == "1000000.00"
+    assert api("list_alerts").status == 200
+
+
+# -- alerts follow the limit in force --------------------------------------------------------------
+
+
+@pytest.fixture
+def table_stream(aws: AwsResources, fresh_handlers: None) -> TableStreamDriver:
+    driver = TableStreamDriver(aws)
+    driver.read_new()
+    return driver
+
+
+def _alerts(aws: AwsResources) -> list[tuple[int, str, str]]:
+    return [(a["threshold_percent"], a["spent_usd"], a["limit_usd"]) for a in aws.alerts()]
+
+
+def test_a_raised_limit_sends_no_alert_at_the_old_one_and_alerts_at_the_new(
+    api: Api, usage: Usage, aws: AwsResources, table_stream: TableStreamDriver
+) -> None:
+    # Given a $10 tenant budget, and an ingest instance that caches it
+    policy_id = _create(api, scope={"type": "tenant"})
+    usage.spend("1.00")
+    table_stream.pump()
+    # When the limit is raised to $1,000 and $10 is spent at once
+    _patch(api, policy_id, limit_usd="1000")
+    usage.spend("9.00")
+    table_stream.pump()
+    # Then nothing is sent (1 % of the limit in force)
+    assert _alerts(aws) == []
+    # And when spend really reaches half of $1,000, the 50 % alert goes out at that limit
+    usage.spend("490")
+    table_stream.pump()
+    assert _alerts(aws) == [(50, "500.00", "1000.00")]
+
+
+def test_a_counter_write_judged_by_an_old_limit_alerts_nothing_once_the_limit_changed(
+    api: Api, usage: Usage, aws: AwsResources, table_stream: TableStreamDriver
+) -> None:
+    # Given $9 of a $10 budget committed, but not yet seen by the alert function (stream lag)
+    policy_id = _create(api, scope={"type": "tenant"})
+    usage.spend("9.00")
+    # When the limit is raised before the alert function catches up
+    _patch(api, policy_id, limit_usd="1000")
+    table_stream.pump()
+    # Then the 50 and 80 % of $10 are not sent: they are not true at the limit in force
+    assert _alerts(aws) == []
+
+
+def test_a_limit_lowered_below_the_spend_alerts_at_once_and_once(
+    api: Api, usage: Usage, aws: AwsResources, table_stream: TableStreamDriver
+) -> None:
+    # Given $20 spent of a $1,000 budget
+    policy_id = _create(api, scope={"type": "tenant"}, limit_usd="1000")
+    usage.spend("20")
+    table_stream.pump()
+    assert _alerts(aws) == []
+    # When the limit is lowered to $10 (no new usage)
+    _patch(api, policy_id, limit_usd="10")
+    table_stream.pump()
+    table_stream.redeliver_all()
+    # Then every threshold it now stands past is sent once, at the new limit
+    assert _alerts(aws) == [(50, "20.00", "10.00"), (80, "20.00", "10.00"), (100, "20.00", "10.00")]
+
+
+# -- overlapping budgets ---------------------------------------------------------------------------
+
+
+def _overlapping_bodies() -> list[dict[str, Any]]:
+    """Distinct policies that all match one event (team ml, user ada, openai gpt-4o llm)."""
+    scopes = [
+        {"type": "tenant"},
+        {"type": "team", "id": "ml"},
+        {"type": "user", "id": "ada"},
+        {"type": "api_key", "id": "k1"},
+        {"type": "project", "id": "p1"},
+    ]
+    filters: list[dict[str, str]] = [
+        {},
+        {"provider": "openai"},
+        {"model": "gpt-4o"},
+        {"kind": "llm"},
+        {"provider": "openai", "model": "gpt-4o"},
+        {"provider": "openai", "kind": "llm"},
+        {"model": "gpt-4o", "kind": "llm"},
+        {"provider": "openai", "model": "gpt-4o", "kind": "llm"},
+    ]
+    periods = ["day", "week", "month", "quarter", "year", "total"]
+    return [
+        {"name": "o", "scope": s, "filters": f, "period": p, "limit_usd": "100"}
+        for p in periods
+        for s in scopes
+        for f in filters
+    ]
+
+
+def test_a_policy_that_would_make_an_event_uncountable_is_refused_naming_the_overlap(
+    api: Api, usage: Usage
+) -> None:
+    # Given as many overlapping policies as one event's commit can count
+    from budget_core.domain.overlap import MAX_POLICIES_PER_EVENT
+
+    bodies = _overlapping_bodies()
+    created = []
+    for body in bodies[:MAX_POLICIES_PER_EVENT]:
+        response = api("create_policy", body=body)
+        assert response.status == 201, response.body
+        created.append(response.body["policy_id"])
+    # When one more that overlaps them all is created
+    refused = api("create_policy", body=bodies[MAX_POLICIES_PER_EVENT])
+    # Then it is a 409 naming the policies it overlaps
+    assert refused.status == 409, refused.body
+    assert refused.body["error"]["code"] == "too_many_overlapping_policies"
+    assert set(refused.body["error"]["details"][0]["policy_ids"]) == set(created)
+    # And an event under all of them still counts in every one
+    usage.spend(
+        "2.00",
+        team_id="ml",
+        user_id="ada",
+        api_key_id="k1",
+        project_id="p1",
+        kind="llm",
+        provider="openai",
+        model="gpt-4o",
+    )
+    assert {_spent(api, policy_id) for policy_id in created[:10]} == {Decimal("2.00")}
+
+
+def test_an_edit_that_would_overlap_too_many_is_refused(api: Api) -> None:
+    from budget_core.domain.overlap import MAX_POLICIES_PER_EVENT
+
+    bodies = _overlapping_bodies()
+    for body in bodies[:MAX_POLICIES_PER_EVENT]:
+        assert api("create_policy", body=body).status == 201
+    # Given one more policy that overlaps nothing (another user)
+    apart = _create(api, scope={"type": "user", "id": "someone-else"}, period="day")
+    # When it is moved onto the crowded event's user
+    response = api(
+        "patch_policy",
+        policy_id=apart,
+        body={"scope": {"type": "user", "id": "ada"}, "filters": {"provider": "anthropic"}},
+        drop_headers=("if-match",),
+    )
+    assert response.status == 200, response.body  # anthropic: it never meets the openai policies
+    response = api("patch_policy", policy_id=apart, body={"filters": {}}, drop_headers=("if-match",))
+    # Then the edit that would make it meet all of them is refused
+    assert response.status == 409, response.body
+    assert response.body["error"]["code"] == "too_many_overlapping_policies"
