@@ -7,6 +7,8 @@ through the real alert handler fed from the table's stream.
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -341,3 +343,43 @@ def test_an_edit_that_would_overlap_too_many_is_refused(api: Api) -> None:
     # Then the edit that would make it meet all of them is refused
     assert response.status == 409, response.body
     assert response.body["error"]["code"] == "too_many_overlapping_policies"
+
+
+# -- dead letters always carry their reason --------------------------------------------------------
+
+
+def test_a_record_whose_reason_would_outgrow_a_queue_message_is_dead_lettered_once_with_it(
+    api: Api, usage: Usage, aws: AwsResources
+) -> None:
+    # Given a ~650 KB record with 60,000 unknown fields, then a small invalid record, then a good one
+    huge = {"event_id": "huge", "tenant_id": TENANT, **{f"f{i:05d}": 0 for i in range(60_000)}}
+    batch: list[dict[str, Any] | bytes] = [huge, {"event_id": "small", "tenant_id": TENANT}]
+    batch.append(
+        {
+            "event_id": "good",
+            "tenant_id": TENANT,
+            "timestamp": (NOW - timedelta(minutes=1)).isoformat(),
+            "kind": "custom",
+            "cost_usd": "1.00",
+        }
+    )
+    policy_id = _create(api, scope={"type": "tenant"})
+    # When they are delivered
+    result = usage.stream.deliver(batch)
+    # Then nothing is retried, the good one counts, and each bad one is dead-lettered once with a
+    # bounded reason; the huge one is referenced by its sequence number with its first KB
+    assert result == {"batchItemFailures": []}
+    assert _spent(api, policy_id) == Decimal("1.00")
+    letters = {}
+    for letter in aws.dead_letters():
+        data = base64.b64decode(letter["data_base64"])
+        letters["huge" if letter["data_truncated"] else json.loads(data)["event_id"]] = letter
+    assert set(letters) == {"huge", "small"}
+    big = letters["huge"]
+    assert big["data_truncated"] is True
+    assert big["data_bytes"] > 600_000
+    assert len(base64.b64decode(big["data_base64"])) == 1024
+    assert big["record_id"]
+    assert "more" in big["reason"]
+    assert len(big["reason"]) < 3000
+    assert "timestamp" in letters["small"]["reason"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -19,8 +20,18 @@ if TYPE_CHECKING:
 
 SEND_BATCH_MAX = 10
 SEND_BATCH_BYTES = 900_000  # SQS takes at most 1 MiB per SendMessageBatch
-# SQS takes 256 KiB per message; a Kinesis record can be 1 MiB. Past this, the head is kept.
+# SQS takes 256 KiB per message; a Kinesis record can be 1 MiB. A record up to this size travels
+# whole; a bigger one is referenced by its record id (sequence number), size and digest, with its
+# first KB, so every message fits whatever the record or the reason.
 MAX_DATA_BYTES = 100_000
+HEAD_BYTES = 1024
+MAX_REASON_CHARS = 2000
+
+
+def bounded_reason(reason: str) -> str:
+    if len(reason) <= MAX_REASON_CHARS:
+        return reason
+    return f"{reason[:MAX_REASON_CHARS]}... ({len(reason) - MAX_REASON_CHARS} more characters)"
 
 
 class SqsDeadLetters:
@@ -66,14 +77,17 @@ class SqsDeadLetters:
         return batches
 
     def _body(self, rejection: Rejection) -> str:
-        data = rejection.data[:MAX_DATA_BYTES]
-        return json.dumps(
-            {
-                "source": self._source,
-                "reason": rejection.reason,
-                "record_id": rejection.record_id,
-                "rejected_at": self._now().isoformat(),
-                "data_base64": base64.b64encode(data).decode(),
-                "data_truncated": len(rejection.data) > MAX_DATA_BYTES,
-            }
-        )
+        whole = len(rejection.data) <= MAX_DATA_BYTES
+        data = rejection.data if whole else rejection.data[:HEAD_BYTES]
+        body: dict[str, object] = {
+            "source": self._source,
+            "reason": bounded_reason(rejection.reason),
+            "record_id": rejection.record_id,
+            "rejected_at": self._now().isoformat(),
+            "data_base64": base64.b64encode(data).decode(),
+            "data_truncated": not whole,
+            "data_bytes": len(rejection.data),
+        }
+        if not whole:
+            body["data_sha256"] = hashlib.sha256(rejection.data).hexdigest()
+        return json.dumps(body)

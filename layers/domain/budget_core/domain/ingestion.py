@@ -34,6 +34,8 @@ from budget_core.domain.usage import UsageEvent
 MAX_COMMIT_ROUNDS = 5
 # Policies edited faster than a batch commits: after this many re-reads the records are retried.
 MAX_CONFIG_ROUNDS = 5
+# A record with thousands of wrong fields gets a reason naming the first few, not all of them.
+MAX_LISTED_ERRORS = 10
 
 
 @dataclass
@@ -61,7 +63,10 @@ def decode_event(record_id: str, data: bytes, now: datetime) -> UsageEvent | Rej
             return Rejection(
                 record_id, "not a JSON object: the record data must be a UTF-8 JSON usage event", data
             )
-        reasons = "; ".join(f"{d['field'] or 'event'}: {d['message']}" for d in details)
+        listed = details[:MAX_LISTED_ERRORS]
+        reasons = "; ".join(f"{str(d['field'] or 'event')[:100]}: {str(d['message'])[:200]}" for d in listed)
+        if len(details) > len(listed):
+            reasons += f"; and {len(details) - len(listed)} more"
         return Rejection(record_id, f"invalid usage event: {reasons}", data)
 
 
