@@ -39,6 +39,7 @@ class KinesisPayload(BaseModel):
     partitionKey: str
     sequenceNumber: str
     data: str  # base64, decoded by the ingestor's caller so that bad base64 is a rejection, not a crash
+    approximateArrivalTimestamp: float | None = None  # seconds since the epoch
 
 
 class UsageStreamRecord(BaseModel):
@@ -78,8 +79,12 @@ def ingestor() -> UsageIngestor:
 
 def _flush(records: list[UsageStreamRecord]) -> set[str]:
     decoded: list[tuple[str, bytes]] = []
+    arrivals: dict[str, datetime] = {}
     undecodable: list[Rejection] = []
     for record in records:
+        arrived = record.kinesis.approximateArrivalTimestamp
+        if arrived is not None:
+            arrivals[record.kinesis.sequenceNumber] = datetime.fromtimestamp(arrived, tz=UTC)
         try:
             decoded.append(
                 (record.kinesis.sequenceNumber, base64.b64decode(record.kinesis.data, validate=True))
@@ -88,7 +93,7 @@ def _flush(records: list[UsageStreamRecord]) -> set[str]:
             raw = record.kinesis.data.encode()
             undecodable.append(Rejection(record.kinesis.sequenceNumber, "record data is not base64", raw))
     service = ingestor()
-    report = service.ingest(decoded)
+    report = service.ingest(decoded, arrivals)
     retry = set(report.retry_record_ids)
     if undecodable:
         retry |= {r.record_id for r in service.dead_letters.send(undecodable)}

@@ -383,3 +383,46 @@ def test_a_record_whose_reason_would_outgrow_a_queue_message_is_dead_lettered_on
     assert "more" in big["reason"]
     assert len(big["reason"]) < 3000
     assert "timestamp" in letters["small"]["reason"]
+
+
+# -- one clock for the event window ----------------------------------------------------------------
+
+
+def _aged(event_id: str, age: timedelta) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "kind": "custom",
+        "cost_usd": "1.00",
+        "timestamp": (datetime.now(UTC) - age).isoformat(),
+    }
+
+
+def test_an_event_the_api_accepts_is_never_too_old_when_ingested(
+    api: Api, usage_stream: UsageStreamDriver, aws: AwsResources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import usage_ingest_app
+
+    # Given an event 35 days less 2 minutes old, and one 35 days less 1 second old
+    policy_id = _create(api, scope={"type": "tenant"}, period="total")
+    edge = timedelta(days=35)
+    response = api(
+        "record_usage",
+        body={
+            "events": [
+                _aged("inside", edge - timedelta(minutes=2)),
+                _aged("edge", edge - timedelta(seconds=1)),
+            ]
+        },
+    )
+    # Then the API refuses the one the stream might refuse by the time it arrives
+    assert response.status == 202, response.body
+    assert response.body["accepted"] == 1
+    assert [f["event_id"] for f in response.body["failed"]] == ["edge"]
+    # And the one it accepted counts, even when ingestion runs an hour later (stream lag): the
+    # window is judged by the record's arrival on the stream, not by when it is read
+    later = datetime.now(UTC) + timedelta(hours=1)
+    monkeypatch.setattr(usage_ingest_app, "_now", lambda: later)
+    usage_ingest_app.ingestor.cache_clear()
+    assert usage_stream.invoke(usage_stream.read_new()) == {"batchItemFailures": []}
+    assert aws.dead_letters() == []
+    assert _spent(api, policy_id) == Decimal("1.00")

@@ -7,7 +7,7 @@ dead-letter queue) and which must be retried.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -78,22 +78,26 @@ class UsageIngestor:
     dead_letters: DeadLetters
     now: Callable[[], datetime]
 
-    def ingest(self, records: Sequence[tuple[str, bytes]]) -> IngestReport:
+    def ingest(
+        self, records: Sequence[tuple[str, bytes]], arrivals: Mapping[str, datetime] | None = None
+    ) -> IngestReport:
         """Counts what can be counted; rejected records go to the dead-letter queue, and only the
-        records that may succeed later (or whose rejection could not be sent) are to be retried."""
-        report = self._count(records)
+        records that may succeed later (or whose rejection could not be sent) are to be retried.
+        ``arrivals``: when each record reached the stream, which the event window is judged by (so
+        a lagging stream does not age events out); records not in it are judged by the clock."""
+        report = self._count(records, arrivals or {})
         if report.rejected:
             unsent = self.dead_letters.send(report.rejected)
             report.retry_record_ids.extend(r.record_id for r in unsent)
         return report
 
-    def _count(self, records: Sequence[tuple[str, bytes]]) -> IngestReport:
+    def _count(self, records: Sequence[tuple[str, bytes]], arrivals: Mapping[str, datetime]) -> IngestReport:
         report = IngestReport()
         now = self.now()
         events: list[tuple[str, UsageEvent]] = []
         seen: set[tuple[str, str]] = set()
         for record_id, data in records:
-            decoded = decode_event(record_id, data, now)
+            decoded = decode_event(record_id, data, arrivals.get(record_id, now))
             if isinstance(decoded, Rejection):
                 report.rejected.append(decoded)
                 continue

@@ -77,10 +77,14 @@ class UsageEvent(BaseModel):
     @classmethod
     def _within_window(cls, value: datetime, info: ValidationInfo) -> datetime:
         context: Any = info.context or {}
+        # "now" is the event's arrival: the stream's arrival time in ingestion, the receive time in
+        # the API, which also keeps a "margin" for the trip to the stream so that nothing it accepts
+        # is refused at arrival.
         now = context.get("now") or datetime.now(UTC)
-        if value - now > MAX_FUTURE_SKEW:
+        margin = context.get("margin") or timedelta(0)
+        if value - now > MAX_FUTURE_SKEW - margin:
             raise ValueError("is more than 5 minutes in the future")
-        if now - value > MAX_EVENT_AGE:
+        if now - value > MAX_EVENT_AGE - margin:
             raise ValueError("is older than 35 days")
         return value.astimezone(UTC)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from pydantic import ValidationError
@@ -18,6 +18,12 @@ from budget_core.domain.errors import validation_details
 from budget_core.domain.usage import UsageEvent
 
 MAX_EVENTS_PER_REQUEST = 500
+
+
+# The API judges the event window at receive time, ingestion at the stream's arrival time: the API
+# keeps this much in hand for the trip between them, so an event it accepts is never too old (or too
+# far ahead) when it arrives.
+STREAM_TRANSIT_MARGIN = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -51,7 +57,8 @@ class UsageSubmission:
         for index, raw in enumerate(raw_events):
             try:
                 event = UsageEvent.model_validate(
-                    {**raw, "tenant_id": principal.tenant_id}, context={"now": now}
+                    {**raw, "tenant_id": principal.tenant_id},
+                    context={"now": now, "margin": STREAM_TRANSIT_MARGIN},
                 )
             except ValidationError as error:
                 details = validation_details(error.errors(include_input=False))
