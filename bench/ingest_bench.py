@@ -151,7 +151,11 @@ def measure_requests(with_naive: bool = True) -> dict[str, Any]:
             event = decode_event(str(index), data, now)
             config = configs.load(event.tenant_id)  # type: ignore[union-attr]
             priced = PricedEvent(event, pricer.quote(event, config.overrides), str(index))  # type: ignore[arg-type]
-            for commit in plan_commits([priced], {event.tenant_id: config.policies}):  # type: ignore[union-attr]
+            for commit in plan_commits(
+                [priced],
+                {event.tenant_id: config.policies},  # type: ignore[union-attr]
+                config_versions={event.tenant_id: config.version},  # type: ignore[union-attr]
+            ):
                 ledger.try_commit(commit)
         naive_figures = {
             "requests": sum(naive.requests.values()),
