@@ -21,6 +21,7 @@ from aws_lambda_powertools.utilities.batch import EventType, process_partial_res
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
+from budget_core.adapters.dynamodb_settlements import DynamoDBReservationLookup
 from budget_core.adapters.dynamodb_tenant_config import DynamoDBTenantConfigSource
 from budget_core.adapters.dynamodb_usage_ledger import DynamoDBUsageLedger
 from budget_core.adapters.sqs_dead_letters import SqsDeadLetters
@@ -69,6 +70,7 @@ def build_ingestor(dynamodb: Any, sqs: Any) -> UsageIngestor:
         pricer=Pricer(),
         dead_letters=SqsDeadLetters(sqs, settings.usage_dead_letter_queue_url, "UsageIngestFunction", _now),
         now=_now,
+        reservations=DynamoDBReservationLookup(dynamodb, settings.table_name),
     )
 
 

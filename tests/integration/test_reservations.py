@@ -3,6 +3,7 @@ holds stop counting, retries with the same Idempotency-Key get the same reservat
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,7 @@ from budget_core.domain.auth import Principal, Role
 from budget_core.domain.budget_checks import ReservationRequest
 from budget_core.domain.errors import BudgetExceeded
 from tests.integration.conftest import ApiResponse
-from tests.support.aws import AwsResources
+from tests.support.aws import TABLE_NAME, AwsResources
 from tests.support.ledger_reads import policy_counter
 from tests.support.policies import create_policy
 from tests.support.usage_stream import UsageStreamDriver
@@ -66,9 +67,7 @@ def test_two_hundred_concurrent_dollars_against_fifty_give_exactly_fifty_holds(
         except BudgetExceeded:
             refused.append("409")
         counter = policy_counter(aws, "tenant-acme", policy_id, "total") or {}
-        observed.append(
-            sum((Decimal(v["amount_usd"]) for k, v in counter.items() if k.startswith("hold#")), Decimal(0))
-        )
+        observed.append(sum((Decimal(v) for k, v in counter.items() if k.startswith("rsv#")), Decimal(0)))
 
     # When 200 reservations of $1 race
     threads = [threading.Thread(target=reserve) for _ in range(200)]
@@ -86,7 +85,8 @@ def test_two_hundred_concurrent_dollars_against_fifty_give_exactly_fifty_holds(
         assert api("release_reservation", reservation_id=reservation_id).status == 204
     assert _status(api, policy_id)["reserved_usd"] == "25.00"
     real_now = guard.now
-    guard.now = lambda: real_now() + timedelta(seconds=3601)
+    # (a hold expires at the whole minute after its ttl: holds are summed per minute)
+    guard.now = lambda: real_now() + timedelta(seconds=3661)
     # Then nothing is reserved, without any sweeper having run
     view = policy_routes.budget_status()
     view.now = guard.now
@@ -162,3 +162,97 @@ def test_a_hold_lives_between_one_second_and_an_hour(api: Api, ttl: Any) -> None
     response = _reserve(api, ttl_seconds=ttl)
     assert response.status == 422
     assert "ttl_seconds" in {d["field"] for d in response.body["error"]["details"]}
+
+
+def test_settling_takes_the_hold_off_every_policy_it_held_once(
+    api: Api, usage_stream: UsageStreamDriver
+) -> None:
+    # Given a hold on a team policy and a tenant policy
+    team = _policy(api)
+    tenant = _policy(api, scope={"type": "tenant"}, limit_usd="100")
+    reservation_id = _reserve(api, "5.00").body["reservation_id"]
+    assert (_status(api, team)["reserved_usd"], _status(api, tenant)["reserved_usd"]) == ("5.00", "5.00")
+    # When its usage event arrives without the team (it falls under the tenant policy only), twice
+    event = {
+        "event_id": "settle-elsewhere",
+        "tenant_id": "tenant-acme",
+        "kind": "custom",
+        "cost_usd": "2.00",
+        "timestamp": datetime.now(UTC).isoformat(),
+        "reservation_id": reservation_id,
+    }
+    assert usage_stream.deliver([event]) == {"batchItemFailures": []}
+    assert usage_stream.deliver([{**event, "event_id": "settle-elsewhere-again"}]) == {
+        "batchItemFailures": []
+    }
+    # Then the hold is off both counters, taken off once, and the spend counts where it falls
+    team_status, tenant_status = _status(api, team), _status(api, tenant)
+    assert (team_status["reserved_usd"], team_status["spent_usd"]) == ("0.00", "0.00")
+    assert (tenant_status["reserved_usd"], tenant_status["spent_usd"]) == ("0.00", "4.00")
+    # And releasing it now changes nothing
+    assert api("release_reservation", reservation_id=reservation_id).status == 204
+    assert _status(api, tenant)["reserved_usd"] == "0.00"
+
+
+def test_a_released_reservation_settled_later_takes_nothing_off_twice(
+    api: Api, usage_stream: UsageStreamDriver
+) -> None:
+    policy_id = _policy(api)
+    first = _reserve(api, "5.00").body["reservation_id"]
+    _reserve(api, "7.00")  # another live hold in the same minute's sum
+    assert api("release_reservation", reservation_id=first).status == 204
+    event = {
+        "event_id": "late-settle",
+        "tenant_id": "tenant-acme",
+        "kind": "custom",
+        "cost_usd": "1.00",
+        "timestamp": datetime.now(UTC).isoformat(),
+        "team_id": "research",
+        "reservation_id": first,
+    }
+    assert usage_stream.deliver([event]) == {"batchItemFailures": []}
+    status = _status(api, policy_id)
+    assert (status["reserved_usd"], status["spent_usd"]) == ("7.00", "1.00")
+
+
+def test_ten_thousand_live_holds_keep_the_counter_item_small(api: Api, aws: AwsResources) -> None:
+    """Moto does not enforce DynamoDB's 400 KB item limit: the item's size is measured here."""
+    from bench.dynamodb_item_size import item_size
+    from budget_core.adapters.dynamodb_budget_store import DynamoDBCounterReader, DynamoDBReservationStore
+    from budget_core.adapters.dynamodb_tenant_config import DynamoDBTenantConfigSource
+    from budget_core.domain.budget_checks import Reservation
+    from budget_core.domain.spend import CounterState, counter_key, hold_expiry
+
+    # Given a policy, and 10,000 holds placed on its counter over an hour, each with the store's own
+    # conditional transaction (the counter's rev tracked here instead of read back each time)
+    policy_id = _policy(api, limit_usd="100000")
+    config = DynamoDBTenantConfigSource(aws.dynamodb, TABLE_NAME).load("tenant-acme")
+    [policy] = config.policies
+    store = DynamoDBReservationStore(aws.dynamodb, TABLE_NAME)
+    start = datetime.now(UTC)
+    holds = int(os.environ.get("HOLDS_ON_ONE_POLICY", "10000"))
+    key, _ = counter_key(policy, start)
+    rev = DynamoDBCounterReader(aws.dynamodb, TABLE_NAME).read([key])[key].rev
+    for index in range(holds):
+        now = start + timedelta(seconds=index * 3600 / holds)
+        reservation = Reservation(
+            f"res_{index:028x}",
+            "tenant-acme",
+            Decimal("0.01"),
+            now,
+            hold_expiry(now + timedelta(hours=1)),
+            [key],
+            "h",
+        )
+        store.place(reservation, [(policy, key, CounterState(rev=rev))], now, config.version)
+        rev = 1 if rev is None else rev + 1
+    # Then every live hold counts, and the item holds one sum per minute, not one entry per hold
+    view = policy_routes.budget_status()
+    view.now = lambda: start + timedelta(hours=1)
+    assert Decimal(_status(api, policy_id)["reserved_usd"]) == Decimal("0.01") * holds
+    raw = aws.dynamodb.get_item(
+        TableName=TABLE_NAME,
+        Key={"pk": {"S": f"T#tenant-acme#P#{policy_id}"}, "sk": {"S": "C#total"}},
+    )["Item"]
+    assert sum(1 for name in raw if name.startswith("rsv#")) <= 62
+    assert item_size(raw) < 8_000

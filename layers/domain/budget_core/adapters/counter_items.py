@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from budget_core.adapters.keys import COUNTER_ENTITY, HOLD_PREFIX, policy_counter_key
+from budget_core.adapters.keys import COUNTER_ENTITY, HOLD_PREFIX, RESERVED_PREFIX, policy_counter_key
 from budget_core.domain.accounting import PolicyCounterKey
 from budget_core.domain.money import round_money
 from budget_core.domain.periods import PeriodWindow
@@ -57,11 +57,17 @@ def counter_state(item: dict[str, Any] | None) -> CounterState:
         for name, value in item.items()
         if name.startswith(HOLD_PREFIX) and isinstance(value, dict)
     }
+    reserved = {
+        int(name.removeprefix(RESERVED_PREFIX)): round_money(Decimal(value))
+        for name, value in item.items()
+        if name.startswith(RESERVED_PREFIX) and isinstance(value, Decimal | int)
+    }
     version = item.get("policy_version")
     return CounterState(
         # rounded on read too: amounts stored before costs were rounded still answer
         spent_usd=round_money(Decimal(item.get("spent_usd", 0))),
         holds=holds,
+        reserved=reserved,
         rev=int(item["rev"]) if "rev" in item else None,
         policy_version=int(version) if version is not None else None,
         seeded="seeded_at" in item,

@@ -20,10 +20,12 @@ from budget_core.adapters.counter_items import counter_item_key, counter_snapsho
 from budget_core.adapters.dynamodb_codec import from_item, to_item
 from budget_core.adapters.dynamodb_errors import is_busy
 from budget_core.adapters.dynamodb_tenant_config import config_version_check, config_version_of
+from budget_core.adapters.hold_items import HELD_AS_SUM
 from budget_core.adapters.keys import (
     CONFIG_SK,
     hold_attribute,
     reservation_key,
+    reserved_attribute,
     tenant_config_key,
 )
 from budget_core.domain.accounting import PolicyCounterKey
@@ -158,24 +160,24 @@ class DynamoDBReservationStore:
         now: datetime,
     ) -> TransactWriteItemTypeDef:
         window = period_window(policy.period, policy.timezone, now)
-        names: dict[str, str] = {"#hold": hold_attribute(reservation.reservation_id), "#rev": "rev"}
-        values: dict[str, Any] = {
-            ":hold": {
-                "amount_usd": reservation.amount_usd,
-                "expires_at": int(reservation.expires_at.timestamp()),
-            },
-            ":one": 1,
+        names: dict[str, str] = {
+            "#held": reserved_attribute(int(reservation.expires_at.timestamp())),
+            "#rev": "rev",
         }
-        sets = ["#hold = :hold"]
+        values: dict[str, Any] = {":amount": reservation.amount_usd, ":one": 1}
+        sets = []
         for index, (name, value) in enumerate(counter_snapshot(policy, key, window, now).items()):
             if value is not None:
                 names[f"#s{index}"], values[f":s{index}"] = name, value
                 sets.append(f"#s{index} = :s{index}")
-        expression = f"SET {', '.join(sets)} ADD #rev :one"
-        expired = state.expired_holds(now)  # housekeeping: holds that no longer count go now
+        expression = f"SET {', '.join(sets)} ADD #held :amount, #rev :one"
+        # housekeeping: sums and holds that no longer count go now, so the item holds at most one
+        # sum per minute of the longest hold
+        expired = [hold_attribute(rid) for rid in state.expired_holds(now)]
+        expired += [reserved_attribute(at) for at in state.expired_buckets(now)]
         if expired:
-            for index, rid in enumerate(expired):
-                names[f"#x{index}"] = hold_attribute(rid)
+            for index, name in enumerate(expired):
+                names[f"#x{index}"] = name
             expression += " REMOVE " + ", ".join(f"#x{i}" for i in range(len(expired)))
         if state.rev is None:
             condition = "attribute_not_exists(#rev)"
@@ -209,19 +211,26 @@ class DynamoDBReservationStore:
                 }
             }
         ]
+        held = reserved_attribute(int(reservation.expires_at.timestamp()))
         for key in reservation.counters:
             actions.append(
                 {
                     "Update": {
                         "TableName": self._table,
                         "Key": to_item(counter_item_key(key)),
-                        "UpdateExpression": "REMOVE #hold ADD #rev :one",
+                        # the hold comes off its minute's sum (or, placed before sums, its attribute)
+                        "UpdateExpression": "REMOVE #hold ADD #rev :one, #held :minus"
+                        if reservation.summed
+                        else "REMOVE #hold ADD #rev :one",
                         "ConditionExpression": "attribute_exists(pk)",
                         "ExpressionAttributeNames": {
                             "#hold": hold_attribute(reservation.reservation_id),
                             "#rev": "rev",
+                            **({"#held": held} if reservation.summed else {}),
                         },
-                        "ExpressionAttributeValues": to_item({":one": 1}),
+                        "ExpressionAttributeValues": to_item(
+                            {":one": 1, **({":minus": -reservation.amount_usd} if reservation.summed else {})}
+                        ),
                     }
                 }
             )
@@ -248,6 +257,7 @@ def _reservation_item(reservation: Reservation) -> dict[str, Any]:
         "counters": [f"{k.policy_id}|{k.period_key}|{k.basis}" for k in reservation.counters],
         "request_hash": reservation.request_hash,
         "status": "active",
+        "held_as": HELD_AS_SUM,
         "expires_at": int((reservation.expires_at + RECORD_RETENTION).timestamp()),
     }
 
@@ -262,6 +272,7 @@ def _reservation_from_item(item: dict[str, Any]) -> Reservation:
         expires_at=datetime.fromisoformat(item["hold_expires_at"]).astimezone(UTC),
         counters=[_counter_of(tenant, str(c)) for c in item.get("counters", [])],
         request_hash=str(item["request_hash"]),
+        summed=item.get("held_as") == HELD_AS_SUM,
     )
 
 

@@ -19,7 +19,8 @@ from budget_core.adapters.counter_items import counter_item_key, counter_snapsho
 from budget_core.adapters.dynamodb_codec import to_item
 from budget_core.adapters.dynamodb_errors import BUSY_CANCELLATION_REASONS, BUSY_ERROR_CODES
 from budget_core.adapters.dynamodb_tenant_config import config_version_check
-from budget_core.adapters.keys import hold_attribute, rollup_key, usage_event_key
+from budget_core.adapters.hold_items import settle_record
+from budget_core.adapters.keys import hold_attribute, reserved_attribute, rollup_key, usage_event_key
 from budget_core.domain.accounting import (
     Commit,
     CounterDelta,
@@ -28,7 +29,7 @@ from budget_core.domain.accounting import (
     PricedEvent,
     RollupKey,
 )
-from budget_core.domain.ingestion_ports import StaleConfiguration, TransientStoreError
+from budget_core.domain.ingestion_ports import InactiveReservations, StaleConfiguration, TransientStoreError
 from budget_core.domain.periods import period_window
 
 if TYPE_CHECKING:
@@ -62,6 +63,9 @@ class DynamoDBUsageLedger:
         actions.extend(
             config_version_check(self._table, tenant, commit.config_versions[tenant]) for tenant in checked
         )
+        settling = sorted(commit.settlements)
+        first_settlement = len(actions)
+        actions.extend(settle_record(self._table, commit.settlements[key], now) for key in settling)
         try:
             self._client.transact_write_items(TransactItems=actions)
         except ClientError as error:
@@ -78,6 +82,11 @@ class DynamoDBUsageLedger:
             }
             if stale:
                 raise StaleConfiguration(stale) from error
+            inactive = {
+                key
+                for key, reason in zip(settling, reasons[first_settlement:], strict=False)
+                if reason.get("Code") == "ConditionalCheckFailed"
+            }
             applied = {
                 (p.event.tenant_id, p.event.event_id)
                 for p, reason in zip(commit.events, reasons, strict=False)
@@ -85,6 +94,8 @@ class DynamoDBUsageLedger:
             }
             if applied:
                 return applied
+            if inactive:
+                raise InactiveReservations(inactive) from error
             codes = {str(r.get("Code")) for r in reasons}
             if codes & BUSY_CANCELLATION_REASONS:
                 raise TransientStoreError(",".join(sorted(codes - {"None"}))) from error
@@ -137,8 +148,14 @@ class DynamoDBUsageLedger:
     def _update_policy_counter(
         self, key: PolicyCounterKey, delta: CounterDelta, now: datetime
     ) -> TransactWriteItemTypeDef:
+        removed = [hold_attribute(r) for r in sorted(delta.settled_reservations)]
+        released: dict[str, Any] = {
+            reserved_attribute(at): -amount for at, amount in sorted(delta.released.items())
+        }
         policy = delta.policy
-        assert policy is not None
+        if policy is None:
+            # only a settled reservation's hold comes off: the event is not under this policy
+            return self._update(counter_item_key(key), {}, {**released, "rev": 1}, removed)
         assert delta.first_moment is not None
         window = period_window(policy.period, policy.timezone, delta.first_moment)
         snapshot = counter_snapshot(policy, key, window, now)
@@ -148,14 +165,9 @@ class DynamoDBUsageLedger:
             "events": totals.events,
             "unpriced_events": totals.unpriced_events,
             "rev": 1,
+            **released,
         }
-        removed = [hold_attribute(r) for r in sorted(delta.settled_reservations)]
-        return self._update(
-            counter_item_key(key),
-            snapshot,
-            added,
-            removed,
-        )
+        return self._update(counter_item_key(key), snapshot, added, removed)
 
     def _update_rollup(self, key: RollupKey, delta: CounterDelta) -> TransactWriteItemTypeDef:
         prefix = "D" if key.granularity is Granularity.DAY else "H"
@@ -205,7 +217,7 @@ class DynamoDBUsageLedger:
             names[f"#a{index}"] = name
             values[f":a{index}"] = value
             adds.append(f"#a{index} :a{index}")
-        expression = f"SET {', '.join(sets)} ADD {', '.join(adds)}"
+        expression = f"SET {', '.join(sets)} ADD {', '.join(adds)}" if sets else f"ADD {', '.join(adds)}"
         if removed:
             for index, name in enumerate(removed):
                 names[f"#r{index}"] = name

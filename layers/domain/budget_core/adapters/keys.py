@@ -90,7 +90,18 @@ def price_override_key(tenant_id: str, provider: str, model: str) -> dict[str, s
 
 
 def hold_attribute(reservation_id: str) -> str:
+    """One attribute per hold: how holds were kept before they were summed by expiry (still read,
+    and removed as they expire or settle)."""
     return f"{HOLD_PREFIX}{reservation_id}"
+
+
+RESERVED_PREFIX = "rsv#"
+
+
+def reserved_attribute(expires_at_epoch: int) -> str:
+    """The sum of the holds on a counter that expire at this whole minute (epoch seconds): one
+    attribute per minute whatever the number of holds, so live holds cannot grow the item."""
+    return f"{RESERVED_PREFIX}{expires_at_epoch}"
 
 
 def reservation_key(tenant_id: str, reservation_id: str) -> dict[str, str]:

@@ -118,7 +118,22 @@ class CounterDelta:
     breakdown: dict[tuple[str, str], Breakdown] = field(default_factory=dict)
     policy: Policy | None = None  # the snapshot a policy counter carries for the alert function
     first_moment: datetime | None = None  # an event time inside the counter's period
-    settled_reservations: set[str] = field(default_factory=set)
+    settled_reservations: set[str] = field(default_factory=set)  # holds kept one per reservation
+    # expiry minute (epoch seconds) -> amount that settled reservations take off the held sums
+    released: dict[int, Decimal] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """An active reservation that a usage event settles: its holds come off every counter it held
+    (whether or not the event falls under that policy), in the event's own transaction."""
+
+    tenant_id: str
+    reservation_id: str
+    amount_usd: Decimal
+    expires_at_epoch: int
+    counters: tuple[PolicyCounterKey, ...]
+    summed: bool = True  # False: a hold kept one attribute per reservation (placed before sums)
 
 
 @dataclass
@@ -128,10 +143,12 @@ class Commit:
     # tenant -> the configuration version its events were matched under: each is one condition
     # action of the transaction, so no event is counted under a stale set of policies (invariant 9)
     config_versions: dict[str, int] = field(default_factory=dict)
+    # (tenant, reservation id) -> the reservation its events settle: one conditional update each
+    settlements: dict[tuple[str, str], Settlement] = field(default_factory=dict)
 
     @property
     def actions(self) -> int:
-        return len(self.events) + len(self.deltas) + len(self.config_versions)
+        return len(self.events) + len(self.deltas) + len(self.config_versions) + len(self.settlements)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,16 +247,31 @@ def _apply(deltas: dict[CounterKey, CounterDelta], group: Sequence[PricedEvent],
             item.cost_usd += totals.cost_usd
 
 
+def _release(commit: Commit, settlement: Settlement) -> None:
+    """The reservation's holds come off each counter it held, once per commit."""
+    commit.settlements[(settlement.tenant_id, settlement.reservation_id)] = settlement
+    for key in settlement.counters:
+        delta = commit.deltas.get(key)
+        if delta is None:
+            delta = commit.deltas[key] = CounterDelta()
+        if settlement.summed:
+            at = settlement.expires_at_epoch
+            delta.released[at] = delta.released.get(at, Decimal(0)) + settlement.amount_usd
+        delta.settled_reservations.add(settlement.reservation_id)
+
+
 def plan_commits(
     events: Iterable[PricedEvent],
     policies_by_tenant: dict[str, Sequence[Policy]],
     max_actions: int = MAX_TRANSACTION_ACTIONS,
     config_versions: Mapping[str, int] | None = None,
+    settlements: Mapping[tuple[str, str], Settlement] | None = None,
 ) -> list[Commit]:
     """Packs events into commits: each commit's events, the counters they move and one
     configuration check per tenant fit one transaction. Events must be unique per (tenant,
     event_id) already."""
     versions = config_versions or {}
+    active = settlements or {}
     groups: dict[tuple[object, ...], list[PricedEvent]] = {}
     for priced in events:
         key = _group_key(priced.event)
@@ -257,12 +289,19 @@ def plan_commits(
         tenant = remaining[0].event.tenant_id
         targets = targets_of(remaining[0].event, policies_by_tenant.get(tenant, ()))
         target_keys = targets.counter_keys()
-        if len(target_keys) + 2 > max_actions:
+        reservation = remaining[0].event.reservation_id
+        settlement = active.get((tenant, reservation)) if reservation else None
+        settled_keys: set[CounterKey] = set(settlement.counters) if settlement else set()
+        if len(target_keys | settled_keys) + 2 + (settlement is not None) > max_actions:
             oversized.extend(remaining)
             continue
         while remaining:
             new_check = 0 if tenant in current.config_versions else 1
-            room = max_actions - current.actions - len(target_keys - current.deltas.keys()) - new_check
+            settles = (
+                settlement is not None and (tenant, settlement.reservation_id) not in current.settlements
+            )
+            new_keys = (target_keys | (settled_keys if settles else set())) - current.deltas.keys()
+            room = max_actions - current.actions - len(new_keys) - new_check - settles
             if room <= 0:
                 commits.append(current)
                 current = Commit([], {})
@@ -271,6 +310,8 @@ def plan_commits(
             current.events.extend(taken)
             current.config_versions[tenant] = versions.get(tenant, 0)
             _apply(current.deltas, taken, targets)
+            if settles and settlement is not None:
+                _release(current, settlement)
     if current.events:
         commits.append(current)
     if oversized:
@@ -286,6 +327,10 @@ def without(
     if not kept:
         return Commit([], {})
     [rebuilt] = plan_commits(
-        kept, policies_by_tenant, max_actions=10**9, config_versions=commit.config_versions
+        kept,
+        policies_by_tenant,
+        max_actions=10**9,
+        config_versions=commit.config_versions,
+        settlements=commit.settlements,
     )
     return rebuilt

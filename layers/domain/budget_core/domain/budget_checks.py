@@ -41,7 +41,7 @@ from budget_core.domain.matching import matching_policies
 from budget_core.domain.money import Money
 from budget_core.domain.policy import Enforcement, FailMode, Policy, PolicyStatus, UsageKind
 from budget_core.domain.pricing.pricer import Pricer
-from budget_core.domain.spend import CounterState, Standing, counter_key
+from budget_core.domain.spend import CounterState, Standing, counter_key, hold_expiry
 from budget_core.domain.usage import (
     ATTRIBUTE_PATTERN,
     NAME_PATTERN,
@@ -140,6 +140,7 @@ class Reservation:
     counters: list[PolicyCounterKey]
     request_hash: str
     replayed: bool = False
+    summed: bool = True  # its holds are in the counters' per-minute sums (False: placed before them)
 
     @property
     def policy_ids(self) -> list[str]:
@@ -305,7 +306,7 @@ class BudgetGuard:
                 tenant,
                 amount,
                 now,
-                now + timedelta(seconds=request.ttl_seconds),
+                hold_expiry(now + timedelta(seconds=request.ttl_seconds)),
                 [key for _, key, _ in keyed],
                 request_hash,
             )

@@ -14,11 +14,20 @@ from decimal import Decimal
 
 from pydantic import ValidationError
 
-from budget_core.domain.accounting import Commit, OversizedEvents, PricedEvent, plan_commits, without
+from budget_core.domain.accounting import (
+    Commit,
+    OversizedEvents,
+    PricedEvent,
+    Settlement,
+    plan_commits,
+    without,
+)
 from budget_core.domain.errors import validation_details
 from budget_core.domain.ingestion_ports import (
     DeadLetters,
+    InactiveReservations,
     Rejection,
+    ReservationLookup,
     StaleConfiguration,
     TenantBudgetConfig,
     TenantConfigSource,
@@ -77,6 +86,7 @@ class UsageIngestor:
     pricer: Pricer
     dead_letters: DeadLetters
     now: Callable[[], datetime]
+    reservations: ReservationLookup | None = None
 
     def ingest(
         self, records: Sequence[tuple[str, bytes]], arrivals: Mapping[str, datetime] | None = None
@@ -140,7 +150,12 @@ class UsageIngestor:
         policies = _policies_by_tenant(configs)
         versions = {tenant: config.version for tenant, config in configs.items()}
         try:
-            commits = plan_commits(priced, policies, config_versions=versions)
+            settlements = self._settlements(events)
+        except TransientStoreError:
+            report.retry_record_ids.extend(record_id for record_id, _ in events)
+            return [], set()
+        try:
+            commits = plan_commits(priced, policies, config_versions=versions, settlements=settlements)
         except OversizedEvents as error:
             for event in error.events:
                 report.rejected.append(
@@ -153,7 +168,10 @@ class UsageIngestor:
                 )
             dropped = {id(event) for event in error.events}
             commits = plan_commits(
-                [p for p in priced if id(p) not in dropped], policies, config_versions=versions
+                [p for p in priced if id(p) not in dropped],
+                policies,
+                config_versions=versions,
+                settlements=settlements,
             )
         for index, commit in enumerate(commits):
             try:
@@ -168,12 +186,25 @@ class UsageIngestor:
             report.duplicates += duplicates
         return [], set()
 
+    def _settlements(self, events: list[tuple[str, UsageEvent]]) -> dict[tuple[str, str], Settlement]:
+        """The active reservations the events settle: their holds come off in the same commit."""
+        wanted = {(e.tenant_id, e.reservation_id) for _, e in events if e.reservation_id}
+        if not wanted or self.reservations is None:
+            return {}
+        return self.reservations.active(wanted)
+
     def _commit(self, commit: Commit, policies: dict[str, Sequence[Policy]]) -> tuple[list[PricedEvent], int]:
         duplicates = 0
         for _ in range(MAX_COMMIT_ROUNDS):
             if not commit.events:
                 return [], duplicates
-            applied = self.ledger.try_commit(commit)
+            try:
+                applied = self.ledger.try_commit(commit)
+            except InactiveReservations as gone:
+                # released or settled meanwhile: the events count, their holds are already off
+                commit.settlements = {k: v for k, v in commit.settlements.items() if k not in gone.keys}
+                commit = without(commit, set(), policies)
+                continue
             if not applied:
                 return commit.events, duplicates
             duplicates += len(applied)

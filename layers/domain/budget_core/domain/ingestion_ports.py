@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from budget_core.domain.accounting import Commit
+from budget_core.domain.accounting import Commit, Settlement
 from budget_core.domain.policy import Policy
 from budget_core.domain.pricing.overrides import PriceOverride
 
@@ -21,6 +21,20 @@ class StaleConfiguration(Exception):
     def __init__(self, tenant_ids: set[str]) -> None:
         super().__init__(f"configuration changed for {sorted(tenant_ids)}")
         self.tenant_ids = tenant_ids
+
+
+class InactiveReservations(Exception):
+    """Reservations a commit meant to settle were released or settled meanwhile (nothing written):
+    count their events without settling them."""
+
+    def __init__(self, keys: set[tuple[str, str]]) -> None:
+        super().__init__(f"{len(keys)} reservations are no longer active")
+        self.keys = keys
+
+
+class ReservationLookup(Protocol):
+    def active(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Settlement]:
+        """The active reservations among (tenant, reservation id), in one round trip."""
 
 
 @dataclass(frozen=True)

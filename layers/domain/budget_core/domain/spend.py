@@ -23,17 +23,35 @@ class CounterState:
     exactly the state that was evaluated."""
 
     spent_usd: Decimal = Decimal(0)
-    holds: dict[str, Hold] = field(default_factory=dict)
+    holds: dict[str, Hold] = field(default_factory=dict)  # one per reservation (the former layout)
+    # expiry (epoch seconds, a whole minute) -> the sum of the holds that expire then
+    reserved: dict[int, Decimal] = field(default_factory=dict)
     rev: int | None = None  # None: the counter does not exist yet
     policy_version: int | None = None
     seeded: bool = False  # the spend recorded before the policy's basis took effect was added
 
     def reserved_at(self, now: datetime) -> Decimal:
         """Only unexpired holds count: an expired hold stops counting at once, no sweeper needed."""
-        return sum((h.amount_usd for h in self.holds.values() if h.expires_at > now), Decimal(0))
+        moment = now.timestamp()
+        live = sum((h.amount_usd for h in self.holds.values() if h.expires_at > now), Decimal(0))
+        return live + sum((amount for at, amount in self.reserved.items() if at > moment), Decimal(0))
 
     def expired_holds(self, now: datetime) -> list[str]:
         return [rid for rid, h in self.holds.items() if h.expires_at <= now]
+
+    def expired_buckets(self, now: datetime) -> list[int]:
+        moment = now.timestamp()
+        return [at for at in self.reserved if at <= moment]
+
+
+HOLD_BUCKET_SECONDS = 60
+
+
+def hold_expiry(moment: datetime) -> datetime:
+    """A hold expires at a whole minute (``moment`` rounded up): holds are summed per minute."""
+    epoch = int(moment.timestamp())
+    rounded = -(-epoch // HOLD_BUCKET_SECONDS) * HOLD_BUCKET_SECONDS
+    return datetime.fromtimestamp(rounded, tz=moment.tzinfo)
 
 
 @dataclass(frozen=True)
