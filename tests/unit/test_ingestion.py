@@ -10,7 +10,13 @@ from datetime import UTC, datetime
 
 from budget_core.domain.accounting import Commit
 from budget_core.domain.ingestion import UsageIngestor
-from budget_core.domain.ingestion_ports import Rejection, TenantBudgetConfig, TransientStoreError
+from budget_core.domain.ingestion_ports import (
+    Rejection,
+    StaleConfiguration,
+    TenantBudgetConfig,
+    TransientStoreError,
+    UncommittableCommit,
+)
 from budget_core.domain.pricing.pricer import Pricer
 
 NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
@@ -21,10 +27,17 @@ class FakeLedger:
     applied: set[tuple[str, str]] = field(default_factory=set)
     busy_after: int | None = None  # commits that succeed before the store starts throttling
     commits: int = 0
+    refused: set[str] = field(default_factory=set)  # event ids whose commit the store refuses
+    stale_for: int = 0  # the next N commits find the tenant's configuration moved on
 
     def try_commit(self, commit: Commit) -> set[tuple[str, str]]:
         if self.busy_after is not None and self.commits >= self.busy_after:
             raise TransientStoreError("throttled")
+        if self.stale_for:
+            self.stale_for -= 1
+            raise StaleConfiguration(set(commit.config_versions))
+        if any(p.event.event_id in self.refused for p in commit.events):
+            raise UncommittableCommit("item too large")
         ids = {(p.event.tenant_id, p.event.event_id) for p in commit.events}
         already = ids & self.applied
         if already:
@@ -37,11 +50,17 @@ class FakeLedger:
 @dataclass
 class FakeConfigs:
     busy: bool = False
+    loads: int = 0
+    invalidated: list[str] = field(default_factory=list)
 
     def load(self, tenant_id: str) -> TenantBudgetConfig:
         if self.busy:
             raise TransientStoreError("throttled")
+        self.loads += 1
         return TenantBudgetConfig()
+
+    def invalidate(self, tenant_id: str) -> None:
+        self.invalidated.append(tenant_id)
 
 
 @dataclass
@@ -150,3 +169,30 @@ def test_an_event_under_more_budgets_than_a_transaction_holds_is_dead_lettered_n
     assert "more budgets than one transaction" in letters.sent[0].reason
     assert report.retry_record_ids == []
     assert ledger.commits == 0
+
+
+def test_a_commit_the_store_refuses_is_split_until_only_the_refused_event_is_dead_lettered() -> None:
+    # Given 150 events, one of which the store refuses whatever it is committed with
+    ledger, letters = FakeLedger(refused={"e77"}), FakeDeadLetters()
+    report = _ingestor(ledger, letters=letters).ingest([_record(i) for i in range(150)])
+    # Then every other event commits, nothing is retried, and the refused one carries the reason
+    assert len(report.committed) == 149
+    assert report.retry_record_ids == []
+    [letter] = letters.sent
+    assert letter.record_id == "77"
+    assert "item too large" in letter.reason
+
+
+def test_a_commit_planned_under_a_stale_configuration_is_planned_again_after_a_fresh_read() -> None:
+    configs = FakeConfigs()
+    ledger = FakeLedger(stale_for=2)
+    report = _ingestor(ledger, configs).ingest([_record(0), _record(1)])
+    assert sorted(p.event.event_id for p in report.committed) == ["e0", "e1"]
+    assert configs.invalidated == ["t", "t"]
+    assert configs.loads == 3
+
+
+def test_a_configuration_that_keeps_moving_hands_the_records_back() -> None:
+    report = _ingestor(FakeLedger(stale_for=100)).ingest([_record(0)])
+    assert report.committed == []
+    assert report.retry_record_ids == ["0"]

@@ -29,7 +29,12 @@ from budget_core.domain.accounting import (
     PricedEvent,
     RollupKey,
 )
-from budget_core.domain.ingestion_ports import InactiveReservations, StaleConfiguration, TransientStoreError
+from budget_core.domain.ingestion_ports import (
+    InactiveReservations,
+    StaleConfiguration,
+    TransientStoreError,
+    UncommittableCommit,
+)
 from budget_core.domain.periods import period_window
 
 if TYPE_CHECKING:
@@ -102,7 +107,7 @@ class DynamoDBUsageLedger:
             failed = [
                 (i, r.get("Code"), r.get("Message")) for i, r in enumerate(reasons) if r.get("Code") != "None"
             ]
-            raise RuntimeError(f"usage transaction cancelled: {failed}") from error
+            raise UncommittableCommit(f"usage transaction refused: {failed}"[:1000]) from error
         return set()
 
     def _put_event(self, priced: PricedEvent, now: datetime) -> TransactWriteItemTypeDef:

@@ -32,6 +32,7 @@ from budget_core.domain.ingestion_ports import (
     TenantBudgetConfig,
     TenantConfigSource,
     TransientStoreError,
+    UncommittableCommit,
     UsageLedger,
 )
 from budget_core.domain.policy import Policy
@@ -175,7 +176,7 @@ class UsageIngestor:
             )
         for index, commit in enumerate(commits):
             try:
-                committed, duplicates = self._commit(commit, policies)
+                committed, duplicates = self._commit_or_split(commit, policies, raw_by_record, report)
             except StaleConfiguration as stale:
                 left = [(p.record_id, p.event) for c in commits[index:] for p in c.events]
                 return left, stale.tenant_ids
@@ -192,6 +193,38 @@ class UsageIngestor:
         if not wanted or self.reservations is None:
             return {}
         return self.reservations.active(wanted)
+
+    def _commit_or_split(
+        self,
+        commit: Commit,
+        policies: dict[str, Sequence[Policy]],
+        raw_by_record: dict[str, bytes],
+        report: IngestReport,
+    ) -> tuple[list[PricedEvent], int]:
+        """Commits ``commit``; one the store refuses for what it is is split in halves until each
+        part commits or holds a single event, which is dead-lettered with the store's reason (it
+        would fail every retry and block the shard behind it)."""
+        try:
+            return self._commit(commit, policies)
+        except UncommittableCommit as refused:
+            if len(commit.events) == 1:
+                [event] = commit.events
+                reason = f"the store refused the event's commit: {refused}"
+                report.rejected.append(
+                    Rejection(event.record_id, reason, raw_by_record.get(event.record_id, b""))
+                )
+                return [], 0
+        middle = len(commit.events) // 2
+        committed: list[PricedEvent] = []
+        duplicates = 0
+        for half in (commit.events[:middle], commit.events[middle:]):
+            for part in plan_commits(
+                half, policies, config_versions=commit.config_versions, settlements=commit.settlements
+            ):
+                done, repeated = self._commit_or_split(part, policies, raw_by_record, report)
+                committed.extend(done)
+                duplicates += repeated
+        return committed, duplicates
 
     def _commit(self, commit: Commit, policies: dict[str, Sequence[Policy]]) -> tuple[list[PricedEvent], int]:
         duplicates = 0

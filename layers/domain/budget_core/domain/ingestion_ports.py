@@ -23,6 +23,11 @@ class StaleConfiguration(Exception):
         self.tenant_ids = tenant_ids
 
 
+class UncommittableCommit(Exception):
+    """The store refused the commit for what it is (too large an item or expression, a malformed
+    value), not because it was busy: the same commit would be refused on every retry."""
+
+
 class InactiveReservations(Exception):
     """Reservations a commit meant to settle were released or settled meanwhile (nothing written):
     count their events without settling them."""
