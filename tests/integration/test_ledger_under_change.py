@@ -426,3 +426,45 @@ def test_an_event_the_api_accepts_is_never_too_old_when_ingested(
     assert usage_stream.invoke(usage_stream.read_new()) == {"batchItemFailures": []}
     assert aws.dead_letters() == []
     assert _spent(api, policy_id) == Decimal("1.00")
+
+
+# -- nothing grows without bound -------------------------------------------------------------------
+
+
+def test_update_expressions_stay_under_dynamodbs_4_kb_whatever_the_labels(
+    api: Api, usage: Usage, aws: AwsResources
+) -> None:
+    """Moto does not enforce DynamoDB's 4 KB expression limit: every expression is measured here."""
+    import usage_ingest_app
+
+    # Given 300 events with distinct 128-character model and operation labels in one batch
+    policy_id = _create(api, scope={"type": "tenant"}, limit_usd="1000")
+    client = usage_ingest_app.ingestor().ledger._client  # type: ignore[attr-defined]
+    lengths: list[int] = []
+
+    def measure(params: dict[str, Any], **_: Any) -> None:
+        for action in params.get("TransactItems", []):
+            for body in action.values():
+                for name in ("UpdateExpression", "ConditionExpression"):
+                    if name in body:
+                        lengths.append(len(body[name].encode()))
+
+    client.meta.events.register("provide-client-params.dynamodb.TransactWriteItems", measure)
+    events = [
+        {
+            "event_id": f"label-{i}",
+            "tenant_id": TENANT,
+            "timestamp": (NOW - timedelta(minutes=1)).isoformat(),
+            "kind": "custom",
+            "cost_usd": "0.01",
+            "model": f"m{i:04d}".ljust(128, "x"),
+            "operation": f"o{i:04d}".ljust(128, "y"),
+        }
+        for i in range(300)
+    ]
+    # When they are ingested
+    assert usage.stream.deliver(events) == {"batchItemFailures": []}
+    # Then every expression stayed under 4 KB, and every event counted
+    assert lengths
+    assert max(lengths) < 4096
+    assert _spent(api, policy_id) == Decimal("3.00")

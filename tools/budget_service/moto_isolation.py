@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import threading
 from collections.abc import Iterable
@@ -85,7 +86,8 @@ def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> No
                 old = current.to_json()["Attributes"] if wants_old else None
                 error = ("ConditionalCheckFailed", "The conditional request failed", old)
         errors.append(error)
-        plan.append((op_type, op, key, current))
+        # a copy taken now: moto updates items in place, so the item itself is no undo record
+        plan.append((op_type, op, key, copy.deepcopy(current.to_json()["Attributes"]) if current else None))
     if any(code is not None for code, _, _ in errors):
         raise TransactionCanceledException(errors)
 
@@ -111,7 +113,7 @@ def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> No
                 if before is None:
                     self.delete_item(undo_table, undo_key)
                 else:
-                    self.put_item(undo_table, before.to_json()["Attributes"])
+                    self.put_item(undo_table, before)
             reasons: list[tuple[Any, Any, Any]] = [(None, None, None)] * len(plan)
             reasons[index] = ("ValidationError", str(failure), None)
             raise TransactionCanceledException(reasons) from failure

@@ -210,6 +210,33 @@ def _group_key(event: UsageEvent) -> tuple[object, ...]:
     )
 
 
+# Breakdown entries one rollup update may carry: each is two ADDs of the update expression, which
+# DynamoDB caps at 4 KB (moto does not); 100 keep it under 3 KB whatever the labels.
+MAX_BREAKDOWN_PER_UPDATE = 100
+
+
+def _parts(event: UsageEvent) -> list[tuple[str, str]]:
+    """The breakdown entries (provider, model, operation, kind) an event adds to its rollups."""
+    return [
+        (p, n)
+        for p, n in (
+            ("provider", event.provider),
+            ("model", event.model),
+            ("operation", event.operation),
+            ("kind", event.kind.value),
+        )
+        if n is not None
+    ]
+
+
+def _too_many_parts(commit: Commit, targets: _Targets, parts: list[tuple[str, str]]) -> bool:
+    for rollup in targets.rollups:
+        delta = commit.deltas.get(rollup)
+        if delta is not None and len(delta.breakdown.keys() | set(parts)) > MAX_BREAKDOWN_PER_UPDATE:
+            return True
+    return False
+
+
 def _apply(deltas: dict[CounterKey, CounterDelta], group: Sequence[PricedEvent], targets: _Targets) -> None:
     """Adds ``group`` (events with one group key) to the counters it moves: summed once, added once
     per counter."""
@@ -224,16 +251,7 @@ def _apply(deltas: dict[CounterKey, CounterDelta], group: Sequence[PricedEvent],
         delta.totals.merge(totals)
         if sample.reservation_id:
             delta.settled_reservations.add(sample.reservation_id)
-    parts = [
-        (p, n)
-        for p, n in (
-            ("provider", sample.provider),
-            ("model", sample.model),
-            ("operation", sample.operation),
-            ("kind", sample.kind.value),
-        )
-        if n is not None
-    ]
+    parts = _parts(sample)
     for rollup in targets.rollups:
         delta = deltas.get(rollup)
         if delta is None:
@@ -295,6 +313,9 @@ def plan_commits(
         if len(target_keys | settled_keys) + 2 + (settlement is not None) > max_actions:
             oversized.extend(remaining)
             continue
+        if current.events and _too_many_parts(current, targets, _parts(remaining[0].event)):
+            commits.append(current)
+            current = Commit([], {})
         while remaining:
             new_check = 0 if tenant in current.config_versions else 1
             settles = (
