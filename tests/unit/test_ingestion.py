@@ -29,6 +29,8 @@ class FakeLedger:
     commits: int = 0
     refused: set[str] = field(default_factory=set)  # event ids whose commit the store refuses
     stale_for: int = 0  # the next N commits find the tenant's configuration moved on
+    full_of_breakdowns: bool = False  # rollup items too full to take another breakdown
+    plain_commits: int = 0
 
     def try_commit(self, commit: Commit) -> set[tuple[str, str]]:
         if self.busy_after is not None and self.commits >= self.busy_after:
@@ -38,6 +40,9 @@ class FakeLedger:
             raise StaleConfiguration(set(commit.config_versions))
         if any(p.event.event_id in self.refused for p in commit.events):
             raise UncommittableCommit("item too large")
+        if self.full_of_breakdowns and commit.breakdowns:
+            raise UncommittableCommit("Item size has exceeded the maximum allowed size")
+        self.plain_commits += not commit.breakdowns
         ids = {(p.event.tenant_id, p.event.event_id) for p in commit.events}
         already = ids & self.applied
         if already:
@@ -196,3 +201,14 @@ def test_a_configuration_that_keeps_moving_hands_the_records_back() -> None:
     report = _ingestor(FakeLedger(stale_for=100)).ingest([_record(0)])
     assert report.committed == []
     assert report.retry_record_ids == ["0"]
+
+
+def test_rollups_too_full_for_breakdowns_still_take_the_money() -> None:
+    # Given a store whose rollup items cannot take another breakdown entry
+    ledger, letters = FakeLedger(full_of_breakdowns=True), FakeDeadLetters()
+    report = _ingestor(ledger, letters=letters).ingest([_record(i) for i in range(150)])
+    # Then every event still commits (totals-only rollups), none is dead-lettered or retried
+    assert len(report.committed) == 150
+    assert letters.sent == []
+    assert report.retry_record_ids == []
+    assert ledger.plain_commits == ledger.commits

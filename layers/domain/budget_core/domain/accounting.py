@@ -145,6 +145,7 @@ class Commit:
     config_versions: dict[str, int] = field(default_factory=dict)
     # (tenant, reservation id) -> the reservation its events settle: one conditional update each
     settlements: dict[tuple[str, str], Settlement] = field(default_factory=dict)
+    breakdowns: bool = True  # whether its rollups carry the provider / model / operation breakdowns
 
     @property
     def actions(self) -> int:
@@ -237,7 +238,12 @@ def _too_many_parts(commit: Commit, targets: _Targets, parts: list[tuple[str, st
     return False
 
 
-def _apply(deltas: dict[CounterKey, CounterDelta], group: Sequence[PricedEvent], targets: _Targets) -> None:
+def _apply(
+    deltas: dict[CounterKey, CounterDelta],
+    group: Sequence[PricedEvent],
+    targets: _Targets,
+    breakdowns: bool = True,
+) -> None:
     """Adds ``group`` (events with one group key) to the counters it moves: summed once, added once
     per counter."""
     totals = Totals()
@@ -251,7 +257,7 @@ def _apply(deltas: dict[CounterKey, CounterDelta], group: Sequence[PricedEvent],
         delta.totals.merge(totals)
         if sample.reservation_id:
             delta.settled_reservations.add(sample.reservation_id)
-    parts = _parts(sample)
+    parts = _parts(sample) if breakdowns else []
     for rollup in targets.rollups:
         delta = deltas.get(rollup)
         if delta is None:
@@ -284,10 +290,12 @@ def plan_commits(
     max_actions: int = MAX_TRANSACTION_ACTIONS,
     config_versions: Mapping[str, int] | None = None,
     settlements: Mapping[tuple[str, str], Settlement] | None = None,
+    breakdowns: bool = True,
 ) -> list[Commit]:
     """Packs events into commits: each commit's events, the counters they move and one
     configuration check per tenant fit one transaction. Events must be unique per (tenant,
-    event_id) already."""
+    event_id) already. ``breakdowns=False``: the rollups take the totals only (the fallback when
+    the store refuses a commit whose breakdowns would outgrow an item)."""
     versions = config_versions or {}
     active = settlements or {}
     groups: dict[tuple[object, ...], list[PricedEvent]] = {}
@@ -300,7 +308,7 @@ def plan_commits(
             group.append(priced)
     commits: list[Commit] = []
     oversized: list[PricedEvent] = []
-    current = Commit([], {})
+    current = Commit([], {}, breakdowns=breakdowns)
     # Neighbouring groups of one tenant, team and project share most counters, so they pack densely.
     for key in sorted(groups, key=lambda k: tuple("" if part is None else str(part) for part in k)):
         remaining = groups[key]
@@ -313,9 +321,9 @@ def plan_commits(
         if len(target_keys | settled_keys) + 2 + (settlement is not None) > max_actions:
             oversized.extend(remaining)
             continue
-        if current.events and _too_many_parts(current, targets, _parts(remaining[0].event)):
+        if breakdowns and current.events and _too_many_parts(current, targets, _parts(remaining[0].event)):
             commits.append(current)
-            current = Commit([], {})
+            current = Commit([], {}, breakdowns=breakdowns)
         while remaining:
             new_check = 0 if tenant in current.config_versions else 1
             settles = (
@@ -325,12 +333,12 @@ def plan_commits(
             room = max_actions - current.actions - len(new_keys) - new_check - settles
             if room <= 0:
                 commits.append(current)
-                current = Commit([], {})
+                current = Commit([], {}, breakdowns=breakdowns)
                 continue
             taken, remaining = remaining[:room], remaining[room:]
             current.events.extend(taken)
             current.config_versions[tenant] = versions.get(tenant, 0)
-            _apply(current.deltas, taken, targets)
+            _apply(current.deltas, taken, targets, breakdowns)
             if settles and settlement is not None:
                 _release(current, settlement)
     if current.events:
@@ -353,5 +361,6 @@ def without(
         max_actions=10**9,
         config_versions=commit.config_versions,
         settlements=commit.settlements,
+        breakdowns=commit.breakdowns,
     )
     return rebuilt

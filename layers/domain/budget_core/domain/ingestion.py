@@ -201,25 +201,46 @@ class UsageIngestor:
         raw_by_record: dict[str, bytes],
         report: IngestReport,
     ) -> tuple[list[PricedEvent], int]:
-        """Commits ``commit``; one the store refuses for what it is is split in halves until each
-        part commits or holds a single event, which is dead-lettered with the store's reason (it
-        would fail every retry and block the shard behind it)."""
+        """Commits ``commit``. One the store refuses for what it is (a rollup item full of
+        breakdowns, an expression too long) is tried again with totals-only rollups, so the money
+        still counts everywhere; refused again, it is split in halves until each part commits or
+        holds a single event, which is dead-lettered with the store's reason (it would fail every
+        retry and block the shard behind it)."""
         try:
             return self._commit(commit, policies)
         except UncommittableCommit as refused:
+            if commit.breakdowns:
+                plain = plan_commits(
+                    commit.events,
+                    policies,
+                    max_actions=10**9,
+                    config_versions=commit.config_versions,
+                    settlements=commit.settlements,
+                    breakdowns=False,
+                )
+                committed: list[PricedEvent] = []
+                duplicates = 0
+                for part in plain:
+                    done, repeated = self._commit_or_split(part, policies, raw_by_record, report)
+                    committed.extend(done)
+                    duplicates += repeated
+                return committed, duplicates
             if len(commit.events) == 1:
                 [event] = commit.events
                 reason = f"the store refused the event's commit: {refused}"
-                report.rejected.append(
-                    Rejection(event.record_id, reason, raw_by_record.get(event.record_id, b""))
-                )
+                data = raw_by_record.get(event.record_id, b"")
+                report.rejected.append(Rejection(event.record_id, reason, data))
                 return [], 0
         middle = len(commit.events) // 2
-        committed: list[PricedEvent] = []
+        committed = []
         duplicates = 0
         for half in (commit.events[:middle], commit.events[middle:]):
             for part in plan_commits(
-                half, policies, config_versions=commit.config_versions, settlements=commit.settlements
+                half,
+                policies,
+                config_versions=commit.config_versions,
+                settlements=commit.settlements,
+                breakdowns=False,
             ):
                 done, repeated = self._commit_or_split(part, policies, raw_by_record, report)
                 committed.extend(done)
