@@ -8,7 +8,6 @@ counter's ``rev`` being what the check read.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from budget_core.adapters.counter_items import counter_item_key, counter_snapshot, counter_state
+from budget_core.adapters.dynamodb_batch_get import consistent_batch_get
 from budget_core.adapters.dynamodb_codec import from_item, to_item
 from budget_core.adapters.dynamodb_errors import is_busy
 from budget_core.adapters.dynamodb_tenant_config import config_version_check, config_version_of
@@ -69,38 +69,18 @@ class DynamoDBCounterReader:
         if config_key is not None:
             pending.insert(0, config_key)
         version = 0
-        for attempt in range(5):
-            if not pending:
-                return states, version
-            chunk, pending = pending[:BATCH_GET_MAX], pending[BATCH_GET_MAX:]
-            try:
-                response = self._client.batch_get_item(
-                    RequestItems={self._table: {"Keys": chunk, "ConsistentRead": True}}
-                )
-            except ClientError as error:
-                if is_busy(error):
-                    raise TransientStoreError("counters unreadable") from error
-                raise
-            for raw in response.get("Responses", {}).get(self._table, []):
-                item = from_item(raw)
-                if item.get("sk") == CONFIG_SK:
-                    version = config_version_of(item)
-                    continue
-                marker = (
-                    item.get("tenant_id"),
-                    item.get("policy_id"),
-                    item.get("period_key"),
-                    int(item.get("basis_version", 1)),
-                )
-                if marker in by_marker:
-                    states[by_marker[marker]] = counter_state(item)
-            left: dict[str, Any] = dict(response.get("UnprocessedKeys") or {})
-            unprocessed = list((left.get(self._table) or {}).get("Keys", []))
-            if unprocessed:
-                pending = list(unprocessed) + pending
-                time.sleep(0.01 * 2**attempt)
-        if pending:
-            raise TransientStoreError("counters left unprocessed")
+        for item in consistent_batch_get(self._client, self._table, pending, "counters"):
+            if item.get("sk") == CONFIG_SK:
+                version = config_version_of(item)
+                continue
+            marker = (
+                item.get("tenant_id"),
+                item.get("policy_id"),
+                item.get("period_key"),
+                int(item.get("basis_version", 1)),
+            )
+            if marker in by_marker:
+                states[by_marker[marker]] = counter_state(item)
         return states, version
 
 
