@@ -39,6 +39,19 @@ def _reserve(api: Api, amount: str = "1.00", key: str | None = None, **fields: A
     )
 
 
+def _settling(event_id: str, cost: str, reservation_id: str, **scope: str) -> dict[str, Any]:
+    """A usage event that settles ``reservation_id``."""
+    return {
+        "event_id": event_id,
+        "tenant_id": "tenant-acme",
+        "kind": "custom",
+        "cost_usd": cost,
+        "timestamp": datetime.now(UTC).isoformat(),
+        "reservation_id": reservation_id,
+        **scope,
+    }
+
+
 def _status(api: Api, policy_id: str) -> dict[str, Any]:
     response = api("policy_status", policy_id=policy_id)
     assert response.status == 200, response.body
@@ -139,15 +152,7 @@ def test_releasing_twice_changes_nothing_and_unknown_ids_are_404(api: Api) -> No
 def test_the_usage_event_of_a_reservation_settles_it(api: Api, usage_stream: UsageStreamDriver) -> None:
     policy_id = _policy(api)
     reservation_id = _reserve(api, "5.00").body["reservation_id"]
-    event = {
-        "event_id": "settle-1",
-        "tenant_id": "tenant-acme",
-        "kind": "custom",
-        "cost_usd": "3.20",
-        "timestamp": datetime.now(UTC).isoformat(),
-        "team_id": "research",
-        "reservation_id": reservation_id,
-    }
+    event = _settling("settle-1", "3.20", reservation_id, team_id="research")
     assert usage_stream.deliver([event]) == {"batchItemFailures": []}
     status = _status(api, policy_id)
     assert (status["spent_usd"], status["reserved_usd"], status["remaining_usd"]) == ("3.20", "0.00", "46.80")
@@ -173,14 +178,7 @@ def test_settling_takes_the_hold_off_every_policy_it_held_once(
     reservation_id = _reserve(api, "5.00").body["reservation_id"]
     assert (_status(api, team)["reserved_usd"], _status(api, tenant)["reserved_usd"]) == ("5.00", "5.00")
     # When its usage event arrives without the team (it falls under the tenant policy only), twice
-    event = {
-        "event_id": "settle-elsewhere",
-        "tenant_id": "tenant-acme",
-        "kind": "custom",
-        "cost_usd": "2.00",
-        "timestamp": datetime.now(UTC).isoformat(),
-        "reservation_id": reservation_id,
-    }
+    event = _settling("settle-elsewhere", "2.00", reservation_id)
     assert usage_stream.deliver([event]) == {"batchItemFailures": []}
     assert usage_stream.deliver([{**event, "event_id": "settle-elsewhere-again"}]) == {
         "batchItemFailures": []
@@ -201,15 +199,7 @@ def test_a_released_reservation_settled_later_takes_nothing_off_twice(
     first = _reserve(api, "5.00").body["reservation_id"]
     _reserve(api, "7.00")  # another live hold in the same minute's sum
     assert api("release_reservation", reservation_id=first).status == 204
-    event = {
-        "event_id": "late-settle",
-        "tenant_id": "tenant-acme",
-        "kind": "custom",
-        "cost_usd": "1.00",
-        "timestamp": datetime.now(UTC).isoformat(),
-        "team_id": "research",
-        "reservation_id": first,
-    }
+    event = _settling("late-settle", "1.00", first, team_id="research")
     assert usage_stream.deliver([event]) == {"batchItemFailures": []}
     status = _status(api, policy_id)
     assert (status["reserved_usd"], status["spent_usd"]) == ("7.00", "1.00")

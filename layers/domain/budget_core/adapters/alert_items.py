@@ -9,7 +9,8 @@ from typing import Any
 from budget_core.adapters.counter_images import snapshot_attributes, snapshot_from_attributes
 from budget_core.adapters.keys import PENDING_ALERTS_PARTITION, alert_claim_key, alert_history_partition
 from budget_core.domain.alert_service import ClaimedAlert
-from budget_core.domain.alerting import Alert, AlertKind, limit_text
+from budget_core.domain.alerting import Alert, AlertKind
+from budget_core.domain.money import format_money
 from budget_core.domain.periods import TOTAL_KEY
 
 ALERT_ENTITY = "alert"
@@ -23,7 +24,7 @@ def claim_key(alert: Alert) -> dict[str, str]:
         c.period_key,
         alert.kind.value,
         alert.threshold_percent,
-        limit_text(c.limit_usd),
+        format_money(c.limit_usd),
         c.basis_version,
     )
 

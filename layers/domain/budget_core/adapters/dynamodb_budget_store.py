@@ -15,12 +15,17 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from budget_core.adapters.counter_items import counter_item_key, counter_snapshot, counter_state
+from budget_core.adapters.counter_items import (
+    counter_item_key,
+    counter_snapshot,
+    counter_state,
+    snapshot_sets,
+)
 from budget_core.adapters.dynamodb_batch_get import consistent_batch_get
 from budget_core.adapters.dynamodb_codec import from_item, to_item
 from budget_core.adapters.dynamodb_errors import is_busy
 from budget_core.adapters.dynamodb_tenant_config import config_version_check, config_version_of
-from budget_core.adapters.hold_items import HELD_AS_SUM
+from budget_core.adapters.hold_items import HELD_AS_SUM, close_record, counter_from_stored, counter_to_stored
 from budget_core.adapters.keys import (
     CONFIG_SK,
     hold_attribute,
@@ -56,8 +61,7 @@ class DynamoDBCounterReader:
     def read_with_config(
         self, tenant_id: str, keys: Sequence[PolicyCounterKey]
     ) -> tuple[dict[PolicyCounterKey, CounterState], int]:
-        states, version = self._read(keys, tenant_id)
-        return states, version
+        return self._read(keys, tenant_id)
 
     def _read(
         self, keys: Sequence[PolicyCounterKey], config_tenant: str | None
@@ -145,11 +149,7 @@ class DynamoDBReservationStore:
             "#rev": "rev",
         }
         values: dict[str, Any] = {":amount": reservation.amount_usd, ":one": 1}
-        sets = []
-        for index, (name, value) in enumerate(counter_snapshot(policy, key, window, now).items()):
-            if value is not None:
-                names[f"#s{index}"], values[f":s{index}"] = name, value
-                sets.append(f"#s{index} = :s{index}")
+        sets = snapshot_sets(counter_snapshot(policy, key, window, now), names, values)
         expression = f"SET {', '.join(sets)} ADD #held :amount, #rev :one"
         # housekeeping: sums and holds that no longer count go now, so the item holds at most one
         # sum per minute of the longest hold
@@ -176,41 +176,27 @@ class DynamoDBReservationStore:
         }
 
     def release(self, reservation: Reservation, now: datetime) -> None:
-        record = to_item(reservation_key(reservation.tenant_id, reservation.reservation_id))
         actions: list[TransactWriteItemTypeDef] = [
-            {
-                "Update": {
-                    "TableName": self._table,
-                    "Key": record,
-                    "UpdateExpression": "SET #status = :released, released_at = :now",
-                    "ConditionExpression": "#status = :active",
-                    "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": to_item(
-                        {":released": "released", ":active": "active", ":now": now.isoformat()}
-                    ),
-                }
-            }
+            close_record(self._table, reservation.tenant_id, reservation.reservation_id, "released", now)
         ]
-        held = reserved_attribute(int(reservation.expires_at.timestamp()))
         for key in reservation.counters:
+            # the hold comes off its minute's sum, or (placed before sums) its own attribute
+            names = {"#hold": hold_attribute(reservation.reservation_id), "#rev": "rev"}
+            values: dict[str, Any] = {":one": 1}
+            adds = "#rev :one"
+            if reservation.summed:
+                names["#held"] = reserved_attribute(int(reservation.expires_at.timestamp()))
+                values[":minus"] = -reservation.amount_usd
+                adds += ", #held :minus"
             actions.append(
                 {
                     "Update": {
                         "TableName": self._table,
                         "Key": to_item(counter_item_key(key)),
-                        # the hold comes off its minute's sum (or, placed before sums, its attribute)
-                        "UpdateExpression": "REMOVE #hold ADD #rev :one, #held :minus"
-                        if reservation.summed
-                        else "REMOVE #hold ADD #rev :one",
+                        "UpdateExpression": f"REMOVE #hold ADD {adds}",
                         "ConditionExpression": "attribute_exists(pk)",
-                        "ExpressionAttributeNames": {
-                            "#hold": hold_attribute(reservation.reservation_id),
-                            "#rev": "rev",
-                            **({"#held": held} if reservation.summed else {}),
-                        },
-                        "ExpressionAttributeValues": to_item(
-                            {":one": 1, **({":minus": -reservation.amount_usd} if reservation.summed else {})}
-                        ),
+                        "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": to_item(values),
                     }
                 }
             )
@@ -234,7 +220,7 @@ def _reservation_item(reservation: Reservation) -> dict[str, Any]:
         "amount_usd": reservation.amount_usd,
         "created_at": reservation.created_at.isoformat(),
         "hold_expires_at": reservation.expires_at.isoformat(),
-        "counters": [f"{k.policy_id}|{k.period_key}|{k.basis}" for k in reservation.counters],
+        "counters": [counter_to_stored(k) for k in reservation.counters],
         "request_hash": reservation.request_hash,
         "status": "active",
         "held_as": HELD_AS_SUM,
@@ -250,16 +236,10 @@ def _reservation_from_item(item: dict[str, Any]) -> Reservation:
         amount_usd=item["amount_usd"],
         created_at=datetime.fromisoformat(item["created_at"]).astimezone(UTC),
         expires_at=datetime.fromisoformat(item["hold_expires_at"]).astimezone(UTC),
-        counters=[_counter_of(tenant, str(c)) for c in item.get("counters", [])],
+        counters=[counter_from_stored(tenant, str(c)) for c in item.get("counters", [])],
         request_hash=str(item["request_hash"]),
         summed=item.get("held_as") == HELD_AS_SUM,
     )
-
-
-def _counter_of(tenant_id: str, stored: str) -> PolicyCounterKey:
-    """``policy_id|period_key|basis``; records written before bases existed have no basis (1)."""
-    policy_id, period, *basis = stored.split("|")
-    return PolicyCounterKey(tenant_id, policy_id, period, int(basis[0]) if basis else 1)
 
 
 class DynamoDBSeedStore:
@@ -286,10 +266,7 @@ class DynamoDBSeedStore:
         }
         values: dict[str, Any] = {":one": 1, ":seed": amount, ":now": now.isoformat()}
         sets = ["#seeded = :now", "#seed = :seed"]
-        for index, (name, value) in enumerate(counter_snapshot(policy, key, window, now).items()):
-            if value is not None:
-                names[f"#s{index}"], values[f":s{index}"] = name, value
-                sets.append(f"#s{index} = :s{index}")
+        sets += snapshot_sets(counter_snapshot(policy, key, window, now), names, values)
         if expected_rev is None:
             condition = "attribute_not_exists(#rev) AND attribute_not_exists(#seeded)"
         else:

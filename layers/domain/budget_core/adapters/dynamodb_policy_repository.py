@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from budget_core.adapters.counter_items import counter_item_key, counter_snapshot
+from budget_core.adapters.counter_items import counter_item_key, counter_snapshot, snapshot_sets
 from budget_core.adapters.dynamodb_codec import from_item, to_item
 from budget_core.adapters.dynamodb_errors import BUSY_CANCELLATION_REASONS
+from budget_core.adapters.dynamodb_tenant_config import version_condition
 from budget_core.adapters.keys import (
     CONFIG_ENTITY,
     POLICY_PREFIX,
@@ -157,20 +158,15 @@ class DynamoDBPolicyRepository:
         """Every policy write moves the tenant's configuration version in the same transaction: a
         usage commit or a reservation planned with the previous policies fails its check of it.
         ``expected``: only from that version (a write judged against the whole policy set)."""
+        values: dict[str, Any] = {":entity": CONFIG_ENTITY, ":one": 1}
         update: dict[str, Any] = {
             "TableName": self._table,
             "Key": to_item(tenant_config_key(tenant_id)),
             "UpdateExpression": "SET entity = :entity ADD config_version :one",
-            "ExpressionAttributeValues": to_item({":entity": CONFIG_ENTITY, ":one": 1}),
         }
         if expected is not None:
-            if expected == 0:
-                update["ConditionExpression"] = "attribute_not_exists(config_version)"
-            else:
-                update["ConditionExpression"] = "config_version = :expected"
-                update["ExpressionAttributeValues"] = to_item(
-                    {":entity": CONFIG_ENTITY, ":one": 1, ":expected": expected}
-                )
+            update["ConditionExpression"] = version_condition(expected, values)
+        update["ExpressionAttributeValues"] = to_item(values)
         return {"Update": update}  # type: ignore[typeddict-item]
 
     def _touch_counter(self, policy: Policy) -> TransactWriteItemTypeDef:
@@ -181,13 +177,7 @@ class DynamoDBPolicyRepository:
         key, window = counter_key(policy, policy.updated_at)
         names: dict[str, str] = {"#rev": "rev"}
         values: dict[str, Any] = {":one": 1}
-        sets = []
-        for index, (name, value) in enumerate(
-            counter_snapshot(policy, key, window, policy.updated_at).items()
-        ):
-            if value is not None:
-                names[f"#s{index}"], values[f":s{index}"] = name, value
-                sets.append(f"#s{index} = :s{index}")
+        sets = snapshot_sets(counter_snapshot(policy, key, window, policy.updated_at), names, values)
         return {
             "Update": {
                 "TableName": self._table,

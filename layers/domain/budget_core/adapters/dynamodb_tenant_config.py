@@ -74,21 +74,25 @@ def override_from_item(item: dict[str, Any]) -> PriceOverride:
     return PriceOverride.model_validate(data)
 
 
+def version_condition(expected: int, values: dict[str, Any]) -> str:
+    """The condition "the tenant's configuration is still at ``expected``" (0: never written);
+    its value placeholder is added to ``values``."""
+    if expected == 0:
+        return "attribute_not_exists(config_version)"
+    values[":expected"] = expected
+    return "config_version = :expected"
+
+
 def config_version_check(table: str, tenant_id: str, version: int) -> TransactWriteItemTypeDef:
     """The action that makes a transaction commit only under the configuration it was planned with."""
-    if version == 0:
-        condition = "attribute_not_exists(config_version)"
-        values = None
-    else:
-        condition = "config_version = :version"
-        values = to_item({":version": version})
+    values: dict[str, Any] = {}
     check: dict[str, Any] = {
         "TableName": table,
         "Key": to_item(tenant_config_key(tenant_id)),
-        "ConditionExpression": condition,
+        "ConditionExpression": version_condition(version, values),
     }
-    if values is not None:
-        check["ExpressionAttributeValues"] = values
+    if values:
+        check["ExpressionAttributeValues"] = to_item(values)
     return {"ConditionCheck": check}  # type: ignore[typeddict-item]
 
 

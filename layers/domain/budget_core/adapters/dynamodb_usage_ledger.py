@@ -8,10 +8,10 @@ cancellation reasons; the caller drops them and commits the rest (invariant 1).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
+T = TypeVar("T")
 USAGE_ENTITY = "usage"
 ROLLUP_ENTITY = "rollup"
 BREAKDOWN_CODES = {"provider": "p", "model": "m", "operation": "o", "kind": "k"}
@@ -80,23 +81,13 @@ class DynamoDBUsageLedger:
             if code != "TransactionCanceledException":
                 raise
             reasons = [dict(r) for r in error.response.get("CancellationReasons", [])]
-            stale = {
-                tenant
-                for tenant, reason in zip(checked, reasons[first_check:], strict=False)
-                if reason.get("Code") == "ConditionalCheckFailed"
-            }
+            stale = _condition_failed(checked, reasons[first_check:])
             if stale:
                 raise StaleConfiguration(stale) from error
-            inactive = {
-                key
-                for key, reason in zip(settling, reasons[first_settlement:], strict=False)
-                if reason.get("Code") == "ConditionalCheckFailed"
-            }
-            applied = {
-                (p.event.tenant_id, p.event.event_id)
-                for p, reason in zip(commit.events, reasons, strict=False)
-                if reason.get("Code") == "ConditionalCheckFailed"
-            }
+            inactive = _condition_failed(settling, reasons[first_settlement:])
+            applied = _condition_failed(
+                [(p.event.tenant_id, p.event.event_id) for p in commit.events], reasons
+            )
             if applied:
                 return applied
             if inactive:
@@ -236,3 +227,12 @@ class DynamoDBUsageLedger:
                 "ExpressionAttributeValues": to_item(values),
             }
         }
+
+
+def _condition_failed(keys: Sequence[T], reasons: Sequence[dict[str, Any]]) -> set[T]:
+    """The keys whose action (in the same order as the reasons) failed its condition."""
+    return {
+        key
+        for key, reason in zip(keys, reasons, strict=False)
+        if reason.get("Code") == "ConditionalCheckFailed"
+    }

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from budget_core.adapters.dynamodb_codec import to_item
 from budget_core.adapters.keys import reservation_key
-from budget_core.domain.accounting import Settlement
+from budget_core.domain.accounting import PolicyCounterKey, Settlement
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
@@ -20,33 +20,46 @@ ACTIVE = "active"
 HELD_AS_SUM = "sum"  # the record's holds are in the counters' per-minute sums
 
 
-def settle_record(table: str, settlement: Settlement, now: datetime) -> TransactWriteItemTypeDef:
-    """The reservation record goes from active to settled, or the transaction does not commit."""
+def close_record(
+    table: str, tenant_id: str, reservation_id: str, status: str, now: datetime
+) -> TransactWriteItemTypeDef:
+    """The reservation record goes from active to ``status`` (released, settled) with the time, or
+    the transaction does not commit: a reservation is closed once."""
     return {
         "Update": {
             "TableName": table,
-            "Key": to_item(reservation_key(settlement.tenant_id, settlement.reservation_id)),
-            "UpdateExpression": "SET #status = :settled, settled_at = :now",
+            "Key": to_item(reservation_key(tenant_id, reservation_id)),
+            "UpdateExpression": f"SET #status = :closed, {status}_at = :now",
             "ConditionExpression": "#status = :active",
             "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": to_item(
-                {":settled": "settled", ":active": ACTIVE, ":now": now.isoformat()}
+                {":closed": status, ":active": ACTIVE, ":now": now.isoformat()}
             ),
         }
     }
 
 
+def settle_record(table: str, settlement: Settlement, now: datetime) -> TransactWriteItemTypeDef:
+    return close_record(table, settlement.tenant_id, settlement.reservation_id, "settled", now)
+
+
+def counter_to_stored(key: PolicyCounterKey) -> str:
+    """How a reservation record names a counter it holds on: ``policy_id|period_key|basis``."""
+    return f"{key.policy_id}|{key.period_key}|{key.basis}"
+
+
+def counter_from_stored(tenant_id: str, stored: str) -> PolicyCounterKey:
+    """The inverse of ``counter_to_stored``; records written before bases existed have none (1)."""
+    policy_id, period, *basis = stored.split("|")
+    return PolicyCounterKey(tenant_id, policy_id, period, int(basis[0]) if basis else 1)
+
+
 def settlement_from_record(item: dict[str, Any]) -> Settlement | None:
     """The settlement of a reservation record (None unless it is active)."""
-    from budget_core.domain.accounting import PolicyCounterKey
-
     if item.get("status") != ACTIVE:
         return None
     tenant = str(item["tenant_id"])
-    counters = []
-    for stored in item.get("counters", []):
-        policy_id, period, *basis = str(stored).split("|")
-        counters.append(PolicyCounterKey(tenant, policy_id, period, int(basis[0]) if basis else 1))
+    counters = [counter_from_stored(tenant, str(stored)) for stored in item.get("counters", [])]
     return Settlement(
         tenant_id=tenant,
         reservation_id=str(item["reservation_id"]),

@@ -126,14 +126,9 @@ def alert_id(
     alerts, which a subscriber must not drop as repeats of the old ones."""
     identity = f"{tenant_id}|{policy_id}|{period_key}|{kind.value}|{threshold}"
     if limit_usd is not None:
-        identity += f"|{limit_text(limit_usd)}|{basis_version}"
+        identity += f"|{format_money(limit_usd)}|{basis_version}"
     digest = hashlib.sha256(identity.encode())
     return f"alt_{digest.hexdigest()[:28]}"
-
-
-def limit_text(limit_usd: Decimal) -> str:
-    """One spelling per amount (10, 10.0 and 1E+1 are the same limit)."""
-    return format_money(limit_usd)
 
 
 def detect_crossings(

@@ -343,17 +343,7 @@ class BudgetGuard:
     def _seeded(
         self, keyed: list[tuple[Policy, PolicyCounterKey, Any]], states: dict[PolicyCounterKey, CounterState]
     ) -> bool:
-        """Seeds the counters still waiting for the spend recorded before their policy (a create
-        whose own seeding was interrupted); True when any was, so they are read again."""
-        if self.seeder is None:
-            return False
-        from budget_core.domain.seeding import needs_seed
-
-        seeded = False
-        for policy, key, window in keyed:
-            if needs_seed(policy, window, states.get(key) or CounterState()):
-                seeded = self.seeder.seed_current(policy) or seeded
-        return seeded
+        return self.seeder is not None and self.seeder.seed_where_needed(keyed, states)
 
     def _amount(self, request: CheckRequest, config: TenantBudgetConfig) -> Decimal:
         if request.estimated_cost_usd is not None:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from budget_core.domain.auth import Action, Principal
 from budget_core.domain.budget_checks import CounterReader
@@ -13,8 +14,10 @@ from budget_core.domain.errors import NotFound
 from budget_core.domain.money import percent_of
 from budget_core.domain.policy import POLICY_ID
 from budget_core.domain.ports import PolicyRepository
-from budget_core.domain.seeding import CounterSeeder, needs_seed
 from budget_core.domain.spend import Standing, counter_key, forecast
+
+if TYPE_CHECKING:  # the seeder is built by the API's wiring, on first use
+    from budget_core.domain.seeding import CounterSeeder
 
 # No forecast before 5 % of the period has gone by: the first cent of a month says nothing.
 FORECAST_MIN_ELAPSED = Decimal("0.05")
@@ -42,7 +45,7 @@ class BudgetStatus:
         now = self.now()
         key, window = counter_key(policy, now)
         state = self.counters.read([key])[key]
-        if self.seeder is not None and needs_seed(policy, window, state) and self.seeder.seed_current(policy):
+        if self.seeder is not None and self.seeder.seed_where_needed([(policy, key, window)], {key: state}):
             state = self.counters.read([key])[key]
         standing = Standing(policy, window, state.spent_usd, state.reserved_at(now))
         percent = percent_of(standing.spent_usd, policy.limit_usd)

@@ -218,13 +218,7 @@ class UsageIngestor:
                     settlements=commit.settlements,
                     breakdowns=False,
                 )
-                committed: list[PricedEvent] = []
-                duplicates = 0
-                for part in plain:
-                    done, repeated = self._commit_or_split(part, policies, raw_by_record, report)
-                    committed.extend(done)
-                    duplicates += repeated
-                return committed, duplicates
+                return self._commit_parts(plain, policies, raw_by_record, report)
             if len(commit.events) == 1:
                 [event] = commit.events
                 reason = f"the store refused the event's commit: {refused}"
@@ -232,19 +226,32 @@ class UsageIngestor:
                 report.rejected.append(Rejection(event.record_id, reason, data))
                 return [], 0
         middle = len(commit.events) // 2
-        committed = []
-        duplicates = 0
-        for half in (commit.events[:middle], commit.events[middle:]):
+        halves = [
+            part
+            for half in (commit.events[:middle], commit.events[middle:])
             for part in plan_commits(
                 half,
                 policies,
                 config_versions=commit.config_versions,
                 settlements=commit.settlements,
                 breakdowns=False,
-            ):
-                done, repeated = self._commit_or_split(part, policies, raw_by_record, report)
-                committed.extend(done)
-                duplicates += repeated
+            )
+        ]
+        return self._commit_parts(halves, policies, raw_by_record, report)
+
+    def _commit_parts(
+        self,
+        parts: Sequence[Commit],
+        policies: dict[str, Sequence[Policy]],
+        raw_by_record: dict[str, bytes],
+        report: IngestReport,
+    ) -> tuple[list[PricedEvent], int]:
+        committed: list[PricedEvent] = []
+        duplicates = 0
+        for part in parts:
+            done, repeated = self._commit_or_split(part, policies, raw_by_record, report)
+            committed.extend(done)
+            duplicates += repeated
         return committed, duplicates
 
     def _commit(self, commit: Commit, policies: dict[str, Sequence[Policy]]) -> tuple[list[PricedEvent], int]:

@@ -26,10 +26,8 @@ from budget_core.domain.matching import SCOPE_ATTRIBUTE
 from budget_core.domain.periods import PeriodWindow
 from budget_core.domain.policy import Policy, ScopeType
 from budget_core.domain.spend import CounterState, counter_key
+from budget_core.domain.usage import MAX_FUTURE_SKEW
 from budget_core.domain.usage_queries import RollupReader, RollupRow, rollup_rows
-
-# Events may be stamped up to 5 minutes ahead (usage event rule): rollups that far ahead count too.
-FUTURE_SKEW = timedelta(minutes=5)
 
 
 class SeedStore(Protocol):
@@ -57,15 +55,11 @@ def recorded_spend(policy: Policy, rows: Sequence[RollupRow]) -> Decimal:
     Rollups break spend down by provider, model and kind one at a time: with several filters the
     most specific one decides (a model almost always names its provider and kind)."""
     f = policy.filters
-    part = (
-        ("model", f.model)
-        if f.model is not None
-        else ("provider", f.provider)
-        if f.provider is not None
-        else ("kind", f.kind.value)
-        if f.kind is not None
-        else None
-    )
+    kind = f.kind.value if f.kind is not None else None
+    narrowest = [
+        (name, value) for name, value in (("model", f.model), ("provider", f.provider), ("kind", kind))
+    ]
+    part = next(((name, value) for name, value in narrowest if value is not None), None)
     total = Decimal(0)
     for row in rows:
         if part is None:
@@ -107,6 +101,19 @@ class CounterSeeder:
                 return True
         raise TransientStoreError("the counter kept changing while it was seeded")
 
+    def seed_where_needed(
+        self,
+        keyed: Sequence[tuple[Policy, PolicyCounterKey, PeriodWindow]],
+        states: dict[PolicyCounterKey, CounterState],
+    ) -> bool:
+        """Seeds the counters among ``keyed`` still waiting for the spend recorded before their
+        policy (a write whose own seeding was cut short); True when any was, so they are read again."""
+        seeded = False
+        for policy, key, window in keyed:
+            if needs_seed(policy, window, states.get(key) or CounterState()):
+                seeded = self.seed_current(policy) or seeded
+        return seeded
+
     def _recorded(self, policy: Policy, window: PeriodWindow, now: datetime) -> Decimal:
         if policy.scope.type is ScopeType.TENANT:
             dimension, value = "all", ALL
@@ -116,7 +123,7 @@ class CounterSeeder:
         # Rollups are whole UTC hours: a period starting inside an hour (zones at :30 or :45) takes
         # that whole hour, erring towards the limit rather than past it.
         start = _hour_floor(window.start)
-        end = min(window.end, now + FUTURE_SKEW)
+        end = min(window.end, now + MAX_FUTURE_SKEW)  # events may be stamped that far ahead
         end_hour = _hour_floor(end)
         if end_hour < end:
             end_hour += timedelta(hours=1)
