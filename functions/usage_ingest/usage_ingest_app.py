@@ -26,7 +26,7 @@ from budget_core.adapters.dynamodb_tenant_config import DynamoDBTenantConfigSour
 from budget_core.adapters.dynamodb_usage_ledger import DynamoDBUsageLedger
 from budget_core.adapters.sqs_dead_letters import SqsDeadLetters
 from budget_core.domain.ingestion import UsageIngestor
-from budget_core.domain.ingestion_ports import Rejection
+from budget_core.domain.ingestion_ports import EarlierPeriodSeeder, Rejection
 from budget_core.domain.pricing.pricer import Pricer
 from budget_core.domain.tenant_config_cache import CachedTenantConfig
 from budget_core.platform.batch import StagedBatchProcessor
@@ -71,6 +71,23 @@ def build_ingestor(dynamodb: Any, sqs: Any) -> UsageIngestor:
         dead_letters=SqsDeadLetters(sqs, settings.usage_dead_letter_queue_url, "UsageIngestFunction", _now),
         now=_now,
         reservations=DynamoDBReservationLookup(dynamodb, settings.table_name),
+        earlier_periods=lambda: _seeder(dynamodb, settings.table_name),
+    )
+
+
+@lru_cache(maxsize=2)
+def _seeder(dynamodb: Any, table: str) -> EarlierPeriodSeeder:
+    """Seeds a counter a late event opened in a period before its policy: built on first use,
+    so that its imports stay off the cold start."""
+    from budget_core.adapters.dynamodb_budget_store import DynamoDBCounterReader, DynamoDBSeedStore
+    from budget_core.adapters.dynamodb_rollup_reader import DynamoDBRollupReader
+    from budget_core.domain.seeding import CounterSeeder
+
+    return CounterSeeder(
+        rollups=DynamoDBRollupReader(dynamodb, table, consistent=True),
+        counters=DynamoDBCounterReader(dynamodb, table),
+        store=DynamoDBSeedStore(dynamodb, table),
+        now=_now,
     )
 
 

@@ -34,6 +34,14 @@ def test_a_million_events_cost_at_most_two_dollars_at_list_prices() -> None:
     assert report["lines_usd"]["dynamodb_writes"] >= report["exactly_once_event_records_usd"]
 
 
+def test_a_thousand_distinct_labels_a_day_keep_items_small_and_writes_within_target() -> None:
+    report = _bench("bench/ingest_bench.py", "--distinct-labels")
+    assert report["distinct_labels_per_day"] == 1000
+    assert report["write_units_per_event"] <= report["target_write_units_per_event"] == 3.5
+    assert report["requests_per_1000_events"] <= 20
+    assert report["largest_updated_item_bytes"] < 8 * 1024
+
+
 def test_alerting_costs_no_request_for_a_quiet_record_and_two_per_crossing() -> None:
     report = _bench("bench/alert_bench.py")
     assert report["records_crossing"] == 3  # 50, 80 and 100 of the budget

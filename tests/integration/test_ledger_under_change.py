@@ -32,12 +32,12 @@ class Usage:
     def __init__(self, stream: UsageStreamDriver) -> None:
         self.stream, self.count = stream, 0
 
-    def spend(self, amount: str, **fields: Any) -> None:
+    def spend(self, amount: str, at: datetime | None = None, **fields: Any) -> None:
         self.count += 1
         event = {
             "event_id": f"ev-{self.count}",
             "tenant_id": TENANT,
-            "timestamp": (NOW - timedelta(minutes=1)).isoformat(),
+            "timestamp": (at or NOW - timedelta(minutes=1)).isoformat(),
             "kind": "custom",
             "cost_usd": amount,
             **fields,
@@ -145,6 +145,64 @@ def test_a_filter_edit_counts_what_the_new_filter_selects(api: Api, usage: Usage
     _patch(api, policy_id, filters={"provider": "anthropic"})
     # Then it holds the Anthropic spend only
     assert _spent(api, policy_id) == Decimal("1.50")
+
+
+def test_several_filters_are_seeded_with_exactly_the_spend_they_select(api: Api, usage: Usage) -> None:
+    # Given OpenAI text, OpenAI image and Anthropic spend of team ml recorded this month
+    usage.spend("2.00", team_id="ml", kind="llm", provider="openai", model="gpt-4o")
+    usage.spend("3.00", team_id="ml", kind="image", provider="openai", model="gpt-image-1")
+    usage.spend("1.00", team_id="ml", kind="llm", provider="anthropic", model="claude-sonnet-4-5")
+    # When policies are created on OpenAI images, and on OpenAI's gpt-4o text
+    images = _create(api, scope={"type": "team", "id": "ml"}, filters={"provider": "openai", "kind": "image"})
+    text = _create(
+        api,
+        scope={"type": "team", "id": "ml"},
+        filters={"provider": "openai", "model": "gpt-4o", "kind": "llm"},
+        period="day",
+    )
+    # Then each starts from exactly what its filters select (not from the most specific one alone)
+    assert _spent(api, images) == Decimal("3.00")
+    assert _spent(api, text) == Decimal("2.00")
+
+
+def _midnight_at_half_hour(now: datetime) -> tuple[str, datetime]:
+    """A zone whose day starts at a UTC :30 or :45, and that day's start, 10+ minutes ago."""
+    from zoneinfo import ZoneInfo
+
+    for zone in ("Asia/Kolkata", "Asia/Kathmandu"):
+        local = now.astimezone(ZoneInfo(zone))
+        start = local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+        if now - start >= timedelta(minutes=10):
+            return zone, start
+    raise AssertionError("two zones 15 minutes apart cannot both have just begun their day")
+
+
+def test_a_day_starting_inside_a_utc_hour_is_seeded_from_that_moment_exactly(api: Api, usage: Usage) -> None:
+    # Given spend 5 minutes before and 5 minutes after a zone's midnight, in the same UTC hour
+    zone, midnight = _midnight_at_half_hour(NOW)
+    usage.spend("4.00", at=midnight - timedelta(minutes=5), user_id="priya")
+    usage.spend("0.75", at=midnight + timedelta(minutes=5), user_id="priya")
+    # When a daily policy in that zone is created
+    policy_id = _create(api, scope={"type": "user", "id": "priya"}, period="day", timezone=zone)
+    # Then it starts from the spend of its own day only
+    assert _spent(api, policy_id) == Decimal("0.75")
+
+
+def test_a_late_event_into_a_period_before_the_policy_counts_that_whole_period(
+    api: Api, usage: Usage, aws: AwsResources
+) -> None:
+    from tests.support.ledger_reads import spent
+
+    # Given $2 of gus's spend yesterday (UTC), and a daily policy for gus created today
+    yesterday = (NOW - timedelta(days=1)).replace(hour=12, minute=0, second=0)
+    usage.spend("2.00", at=yesterday, user_id="gus")
+    policy_id = _create(api, scope={"type": "user", "id": "gus"}, period="day")
+    # When a late event of yesterday's arrives
+    usage.spend("0.50", at=yesterday + timedelta(hours=1), user_id="gus")
+    # Then yesterday's counter holds all of yesterday's spend, not only the late event
+    assert spent(aws, TENANT, policy_id, yesterday.strftime("%Y-%m-%d")) == Decimal("2.50")
+    # And today's counter is untouched by it
+    assert _spent(api, policy_id) == Decimal(0)
 
 
 def test_a_limit_edit_keeps_the_counter(api: Api, usage: Usage) -> None:
@@ -468,3 +526,111 @@ def test_update_expressions_stay_under_dynamodbs_4_kb_whatever_the_labels(
     assert lengths
     assert max(lengths) < 4096
     assert _spent(api, policy_id) == Decimal("3.00")
+
+
+def _labelled(prefix: str, count: int, tenant: str = TENANT) -> list[dict[str, Any]]:
+    return [
+        {
+            "event_id": f"{prefix}-{i}",
+            "tenant_id": tenant,
+            "timestamp": (NOW - timedelta(minutes=1)).isoformat(),
+            "kind": "custom",
+            "cost_usd": "0.01",
+            "user_id": f"user-{i % 3}",
+            "model": f"m{i:04d}".ljust(128, "x"),
+            "operation": f"o{i:04d}".ljust(128, "y"),
+        }
+        for i in range(count)
+    ]
+
+
+def test_free_form_labels_never_outgrow_an_item_and_every_cent_stays_attributed(
+    api: Api, usage: Usage, aws: AwsResources
+) -> None:
+    """Moto does not enforce DynamoDB's 400 KB item size: every item is measured here."""
+    from bench.dynamodb_item_size import item_size
+
+    # Given a tenant-wide policy, and 900 events with distinct 128-character model and operation
+    # labels (past ~731 the rollups used to outgrow an item), then another tenant's event
+    policy_id = _create(api, scope={"type": "tenant"}, limit_usd="1000")
+    events = [*_labelled("wide", 900), {**_labelled("other-tenant", 1, "tenant-globex")[0]}]
+    # When they are ingested, in batches of 300
+    for first in range(0, len(events), 300):
+        assert usage.stream.deliver(events[first : first + 300]) == {"batchItemFailures": []}
+    # Then nothing was dead-lettered, and every event counted
+    assert aws.dead_letters() == []
+    assert _spent(api, policy_id) == Decimal("9.00")
+    # And no item of the table passed a few kilobytes
+    items = aws.dynamodb.scan(TableName=TABLE_NAME)["Items"]
+    rollups = [i for i in items if i.get("entity", {}).get("S") == "rollup"]
+    assert rollups
+    assert max(item_size(i) for i in rollups) < 6 * 1024
+    assert max(item_size(i) for i in items) < 64 * 1024
+    # And the summary's spend by model adds up to its total, the labels past the room as "(other)"
+    summary = api("usage_summary", query={"start": (NOW - timedelta(hours=1)).isoformat()}).body
+    assert Decimal(summary["cost_usd"]) == Decimal("9.00")
+    by_model = summary["by_model"]
+    assert "(other)" in by_model
+    assert 1 < len(by_model) < 50
+    assert sum(Decimal(v["cost_usd"]) for v in by_model.values()) == Decimal("9.00")
+    assert sum(v["events"] for v in by_model.values()) == 900
+    # And the labels that fitted are named with their exact spend
+    named = [m for m in by_model if m != "(other)"]
+    assert all(by_model[m] == {"cost_usd": "0.01", "events": 1} for m in named)
+
+
+def test_two_writers_admitting_labels_into_one_item_never_pass_its_room(aws: AwsResources) -> None:
+    """Two ingest instances (each its own memory of the items) race for one rollup's room."""
+    from bench.dynamodb_item_size import item_size
+    from budget_core.adapters.dynamodb_usage_ledger import DynamoDBUsageLedger
+    from budget_core.adapters.keys import rollup_key
+    from budget_core.adapters.rollup_labels import SCOPE_ROOM, USED_ATTRIBUTE
+    from budget_core.domain.accounting import PricedEvent, plan_commits
+    from budget_core.domain.ingestion import decode_event
+    from budget_core.domain.pricing.quote import PriceQuote
+
+    # Given two ledgers, each believing the user's daily rollup is empty
+    writers = [
+        DynamoDBUsageLedger(aws.dynamodb, TABLE_NAME, timedelta(days=40), lambda: datetime.now(UTC))
+        for _ in range(2)
+    ]
+
+    def commit(writer: DynamoDBUsageLedger, events: list[dict[str, Any]]) -> None:
+        priced = [
+            PricedEvent(
+                decode_event(str(i), json.dumps(e).encode(), NOW), PriceQuote(Decimal("0.01"), "t"), str(i)
+            )
+            for i, e in enumerate(events)
+        ]
+        for planned in plan_commits(priced, {TENANT: ()}, config_versions={TENANT: 0}):
+            assert writer.try_commit(planned) == set()
+
+    short = [
+        {**e, "user_id": "solo", "model": f"model-{i}", "operation": "chat"}
+        for i, e in enumerate(_labelled("short", 40))
+    ]
+    # When each commits labels the other does not know of, in turns
+    for turn in range(4):
+        commit(
+            writers[turn % 2],
+            [{**e, "event_id": f"{e['event_id']}-{turn}"} for e in short[turn * 10 : turn * 10 + 10]],
+        )
+        commit(
+            writers[(turn + 1) % 2],
+            [{**e, "event_id": f"{e['event_id']}-again-{turn}"} for e in short[turn * 10 : turn * 10 + 10]],
+        )
+    # Then the item's labels stayed within the room, and all 80 events are in it, named or "other"
+    day = (NOW - timedelta(minutes=1)).strftime("%Y-%m-%d")
+    item = aws.dynamodb.get_item(
+        TableName=TABLE_NAME,
+        Key={k: {"S": v} for k, v in rollup_key(TENANT, "user_id", "solo", "D", day).items()},
+    )["Item"]
+    assert int(item[USED_ATTRIBUTE]["N"]) <= SCOPE_ROOM
+    assert item_size(item) < 2 * 1024
+    entries = {n: int(v["N"]) for n, v in item.items() if n.startswith("j#") and n.endswith("#n")}
+    assert sum(entries.values()) == int(item["events"]["N"]) == 80
+    # And each label admitted holds both of its commits (no writer counted it as "other" once
+    # it was in, since each learnt the item when its claim failed)
+    named = {n: c for n, c in entries.items() if n != "j#~#n"}
+    assert named
+    assert all(c == 2 for c in named.values())

@@ -15,7 +15,7 @@ from budget_core.adapters.dynamodb_codec import to_item
 from budget_core.adapters.keys import price_override_key
 from tests.integration.conftest import ApiResponse
 from tests.support.aws import TABLE_NAME, AwsResources
-from tests.support.ledger_reads import daily_rollup, hourly_rollup, policy_counter, spent, usage_record
+from tests.support.ledger_reads import daily_rollup, policy_counter, quarter_rollup, spent, usage_record
 from tests.support.usage_stream import UsageStreamDriver
 
 Api = Callable[..., ApiResponse]
@@ -89,12 +89,13 @@ def test_priced_events_move_every_policy_they_fall_under_and_the_rollups(
     rollup = daily_rollup(aws, TENANT, day)
     assert Decimal(rollup["cost_usd"]) == gpt_cost + claude_cost
     assert (rollup["events"], rollup["input_tokens"], rollup["cache_read_tokens"]) == (2, 3000, 1500)
-    assert Decimal(rollup["m#gpt-4o#c"]) == gpt_cost
-    assert Decimal(rollup["p#anthropic#c"]) == claude_cost
-    assert rollup["o#messages#n"] == 1
+    assert Decimal(rollup["j#openai|gpt-4o|llm|chat.completions#c"]) == gpt_cost
+    assert Decimal(rollup["j#anthropic|claude-sonnet-4-5|llm|messages#c"]) == claude_cost
+    assert rollup["j#anthropic|claude-sonnet-4-5|llm|messages#n"] == 1
     assert Decimal(daily_rollup(aws, TENANT, day, "user_id", "alice")["cost_usd"]) == gpt_cost + claude_cost
-    hour = (NOW - timedelta(minutes=1)).strftime("%Y-%m-%dT%H")
-    assert hourly_rollup(aws, TENANT, hour)["events"] == 2
+    moment = NOW - timedelta(minutes=1)
+    quarter = moment.strftime("%Y-%m-%dT%H:") + f"{moment.minute - moment.minute % 15:02d}"
+    assert quarter_rollup(aws, TENANT, quarter)["events"] == 2
     # And each event record says which price data priced it
     assert usage_record(aws, TENANT, "e-gpt")["price_version"].startswith("genai-prices/")
 

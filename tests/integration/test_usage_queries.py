@@ -118,6 +118,23 @@ def test_the_summary_equals_the_events_to_the_cent_across_the_month_boundary(
         assert response.headers["cache-control"].startswith("private, max-age=")
 
 
+def test_a_summary_is_exact_to_the_quarter_hour(api: Api, ingested: list[dict[str, Any]]) -> None:
+    # Given edges at quarter hours inside hours (the start of a day in a zone at :30 or :45)
+    boundary = _boundary()
+    for start, end in (
+        (boundary - timedelta(hours=29, minutes=45), boundary + timedelta(minutes=15)),
+        (boundary - timedelta(days=2, hours=5, minutes=30), boundary - timedelta(hours=3, minutes=45)),
+    ):
+        # When summarized, then the events between exactly count, by every breakdown
+        query = {
+            "start": start.isoformat().replace("+00:00", "Z"),
+            "end": end.isoformat().replace("+00:00", "Z"),
+        }
+        response = api("usage_summary", query=query)
+        assert response.status == 200, response.body
+        assert _as_sums(response.body) == _sums(ingested, start, end)
+
+
 def test_a_summary_narrowed_to_a_team_counts_only_its_events(
     api: Api, ingested: list[dict[str, Any]]
 ) -> None:

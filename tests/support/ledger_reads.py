@@ -30,10 +30,10 @@ def daily_rollup(
     return _get(aws, rollup_key(tenant, dimension, value, "D", day)) or {}
 
 
-def hourly_rollup(
-    aws: AwsResources, tenant: str, hour: str, dimension: str = "all", value: str = "*"
+def quarter_rollup(
+    aws: AwsResources, tenant: str, quarter: str, dimension: str = "all", value: str = "*"
 ) -> dict[str, Any]:
-    return _get(aws, rollup_key(tenant, dimension, value, "H", hour)) or {}
+    return _get(aws, rollup_key(tenant, dimension, value, "H", quarter)) or {}
 
 
 def usage_record(aws: AwsResources, tenant: str, event_id: str) -> dict[str, Any] | None:

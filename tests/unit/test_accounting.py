@@ -15,6 +15,7 @@ from budget_core.domain.accounting import (
     PolicyCounterKey,
     PricedEvent,
     RollupKey,
+    UsageLabel,
     plan_commits,
     targets_of,
     without,
@@ -122,17 +123,17 @@ def test_rollups_exist_for_every_scope_attribute_the_event_has() -> None:
     [commit] = plan_commits([_priced(1, 50, 0, "u1", "red")], POLICIES)
     rollups = {(k.dimension, k.value, k.granularity.value) for k in commit.deltas if isinstance(k, RollupKey)}
     assert rollups == {
-        (d, v, g) for d, v in (("all", "*"), ("user_id", "u1"), ("team_id", "red")) for g in ("day", "hour")
+        (d, v, g)
+        for d, v in (("all", "*"), ("user_id", "u1"), ("team_id", "red"))
+        for g in ("day", "quarter")
     }
     day = next(
         d
         for k, d in commit.deltas.items()
         if isinstance(k, RollupKey) and k.dimension == "all" and k.granularity.value == "day"
     )
-    assert {part: b.cost_usd for part, b in day.breakdown.items()} == {
-        ("provider", "p"): Decimal("0.5"),
-        ("model", "m"): Decimal("0.5"),
-        ("kind", "custom"): Decimal("0.5"),
+    assert {label: b.cost_usd for label, b in day.breakdown.items()} == {
+        UsageLabel("p", "m", "custom", None): Decimal("0.5"),
     }
 
 
@@ -143,3 +144,13 @@ def test_without_drops_events_and_recomputes_their_counters() -> None:
     assert [p.event.event_id for p in rebuilt.events] == ["e0", "e2"]
     assert all(d.totals.events == 2 for d in rebuilt.deltas.values())
     assert without(commit, {("t", "e0"), ("t", "e1"), ("t", "e2")}, POLICIES).events == []
+
+
+def test_a_totals_only_commit_puts_its_rollups_spend_under_no_label() -> None:
+    # Given the fallback of a refused commit: rollups without labels
+    [commit] = plan_commits([_priced(i, 100, 0, "u1", "red") for i in range(2)], POLICIES, breakdowns=False)
+    rollups = [d for k, d in commit.deltas.items() if isinstance(k, RollupKey)]
+    # Then every rollup has its totals as unlabelled spend, so the breakdown still adds up
+    assert rollups
+    assert all(not d.breakdown for d in rollups)
+    assert all((d.unlabelled.cost_usd, d.unlabelled.events) == (d.totals.cost_usd, 2) for d in rollups)

@@ -6,8 +6,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from budget_core.adapters.dynamodb_codec import from_item, to_item
-from budget_core.adapters.dynamodb_usage_ledger import BREAKDOWN_CODES
 from budget_core.adapters.keys import rollup_key
+from budget_core.adapters.rollup_labels import PREFIX, label_of
 from budget_core.domain.accounting import Granularity
 from budget_core.domain.money import round_money
 from budget_core.domain.usage_queries import ROLLUP_COUNTS, RollupRow, Spend
@@ -16,7 +16,9 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import QueryInputTypeDef
 
-_PARTS = {code: part for part, code in BREAKDOWN_CODES.items()}
+# Rows written before labels broke spend down by one part at a time.
+_LEGACY_PARTS = {"p": "provider", "m": "model", "o": "operation", "k": "kind"}
+_FIELDS = {"c": "cost_usd", "n": "events", "u": "unpriced_events"}
 
 
 class DynamoDBRollupReader:
@@ -53,12 +55,18 @@ def _row(item: dict[str, Any]) -> RollupRow:
     for name in ROLLUP_COUNTS:
         setattr(row, name, int(item.get(name, 0)))
     for attribute, number in item.items():
-        code, _, rest = attribute.partition("#")
-        if code in _PARTS and rest:
-            label, _, field = rest.rpartition("#")
-            spend = row.breakdown.setdefault((_PARTS[code], label), Spend())
-            if field == "c":
-                spend.cost_usd = round_money(Decimal(number))
-            elif field == "n":
-                spend.events = int(number)
+        stem, _, field = attribute.rpartition("#")
+        if field not in _FIELDS or not stem:
+            continue
+        if attribute.startswith(PREFIX):
+            spend = row.labels.setdefault(label_of(stem), Spend())
+        else:
+            code, _, name = stem.partition("#")
+            if code not in _LEGACY_PARTS or not name:
+                continue
+            spend = row.legacy.setdefault((_LEGACY_PARTS[code], name), Spend())
+        if field == "c":
+            spend.cost_usd = round_money(Decimal(number))
+        else:
+            setattr(spend, _FIELDS[field], int(number))
     return row

@@ -11,16 +11,24 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from botocore.exceptions import ClientError
 
 from budget_core.adapters.counter_items import counter_item_key, counter_snapshot
-from budget_core.adapters.dynamodb_codec import to_item
+from budget_core.adapters.dynamodb_codec import from_item, to_item
 from budget_core.adapters.dynamodb_errors import BUSY_CANCELLATION_REASONS, BUSY_ERROR_CODES
 from budget_core.adapters.dynamodb_tenant_config import config_version_check
 from budget_core.adapters.hold_items import settle_record
 from budget_core.adapters.keys import hold_attribute, reserved_attribute, rollup_key, usage_event_key
+from budget_core.adapters.rollup_labels import (
+    USED_ATTRIBUTE,
+    LabelMemory,
+    LabelPlan,
+    known_from_item,
+    plan_labels,
+    room_of,
+)
 from budget_core.domain.accounting import (
     Commit,
     CounterDelta,
@@ -44,7 +52,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 USAGE_ENTITY = "usage"
 ROLLUP_ENTITY = "rollup"
-BREAKDOWN_CODES = {"provider": "p", "model": "m", "operation": "o", "kind": "k"}
+# Labels moved under the writer (another writer admitted some): learnt, then planned again.
+MAX_LABEL_ROUNDS = 4
 
 
 class DynamoDBUsageLedger:
@@ -55,15 +64,27 @@ class DynamoDBUsageLedger:
         self._table = table_name
         self._retention = retention
         self._now = now
+        self._labels = LabelMemory()
 
     def try_commit(self, commit: Commit) -> set[tuple[str, str]]:
+        for _ in range(MAX_LABEL_ROUNDS):
+            try:
+                return self._try_commit(commit)
+            except _LabelsMoved:
+                continue
+        raise TransientStoreError("the labels of a rollup kept changing under this commit")
+
+    def _try_commit(self, commit: Commit) -> set[tuple[str, str]]:
         now = self._now()
         actions: list[TransactWriteItemTypeDef] = [self._put_event(p, now) for p in commit.events]
+        rollups: list[tuple[int, tuple[str, str], LabelPlan]] = []
         for key, delta in commit.deltas.items():
             if isinstance(key, PolicyCounterKey):
                 actions.append(self._update_policy_counter(key, delta, now))
             else:
-                actions.append(self._update_rollup(key, delta))
+                item_key, plan, action = self._update_rollup(key, delta)
+                rollups.append((len(actions), item_key, plan))
+                actions.append(action)
         checked = sorted(commit.config_versions)
         first_check = len(actions)
         actions.extend(
@@ -81,6 +102,13 @@ class DynamoDBUsageLedger:
             if code != "TransactionCanceledException":
                 raise
             reasons = [dict(r) for r in error.response.get("CancellationReasons", [])]
+            moved = False
+            for index, item_key, plan in rollups:
+                reason = reasons[index] if index < len(reasons) else {}
+                if plan.claimed and reason.get("Code") == "ConditionalCheckFailed":
+                    item = cast(dict[str, Any], reason.get("Item") or {})
+                    self._labels.remember(item_key, known_from_item(from_item(item)))
+                    moved = True
             stale = _condition_failed(checked, reasons[first_check:])
             if stale:
                 raise StaleConfiguration(stale) from error
@@ -92,6 +120,8 @@ class DynamoDBUsageLedger:
                 return applied
             if inactive:
                 raise InactiveReservations(inactive) from error
+            if moved:
+                raise _LabelsMoved from error
             codes = {str(r.get("Code")) for r in reasons}
             if codes & BUSY_CANCELLATION_REASONS:
                 raise TransientStoreError(",".join(sorted(codes - {"None"}))) from error
@@ -99,6 +129,8 @@ class DynamoDBUsageLedger:
                 (i, r.get("Code"), r.get("Message")) for i, r in enumerate(reasons) if r.get("Code") != "None"
             ]
             raise UncommittableCommit(f"usage transaction refused: {failed}"[:1000]) from error
+        for _, item_key, plan in rollups:
+            self._labels.committed(item_key, plan)
         return set()
 
     def _put_event(self, priced: PricedEvent, now: datetime) -> TransactWriteItemTypeDef:
@@ -165,7 +197,9 @@ class DynamoDBUsageLedger:
         }
         return self._update(counter_item_key(key), snapshot, added, removed)
 
-    def _update_rollup(self, key: RollupKey, delta: CounterDelta) -> TransactWriteItemTypeDef:
+    def _update_rollup(
+        self, key: RollupKey, delta: CounterDelta
+    ) -> tuple[tuple[str, str], LabelPlan, TransactWriteItemTypeDef]:
         prefix = "D" if key.granularity is Granularity.DAY else "H"
         totals = delta.totals
         snapshot = {
@@ -189,19 +223,33 @@ class DynamoDBUsageLedger:
                 "images": totals.images,
             }
         )
-        for (part, name), spend in delta.breakdown.items():
-            code = BREAKDOWN_CODES[part]
-            added[f"{code}#{name}#c"] = spend.cost_usd
-            added[f"{code}#{name}#n"] = spend.events
-        return self._update(
-            rollup_key(key.tenant_id, key.dimension, key.value, prefix, key.bucket), snapshot, added, []
+        item_key = rollup_key(key.tenant_id, key.dimension, key.value, prefix, key.bucket)
+        marker = (item_key["pk"], item_key["sk"])
+        plan = plan_labels(
+            delta.breakdown, delta.kept, self._labels.get(marker), room_of(key.dimension), delta.unlabelled
         )
+        added.update(plan.added)
+        if not plan.claimed:
+            return marker, plan, self._update(item_key, snapshot, added, [])
+        # admitted only while the item has room, and only if no other writer admitted them first
+        names = {"#lb": USED_ATTRIBUTE}
+        clauses = ["(attribute_not_exists(#lb) OR #lb <= :lb)"]
+        for index, stem in enumerate(plan.claimed):
+            names[f"#j{index}"] = f"{stem}#c"
+            clauses.append(f"attribute_not_exists(#j{index})")
+        condition = (" AND ".join(clauses), names, {":lb": plan.used_limit})
+        return marker, plan, self._update(item_key, snapshot, added, [], condition)
 
     def _update(
-        self, key: dict[str, str], snapshot: dict[str, Any], added: dict[str, Any], removed: list[str]
+        self,
+        key: dict[str, str],
+        snapshot: dict[str, Any],
+        added: dict[str, Any],
+        removed: list[str],
+        condition: tuple[str, dict[str, str], dict[str, Any]] | None = None,
     ) -> TransactWriteItemTypeDef:
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {}
+        names: dict[str, str] = dict(condition[1]) if condition else {}
+        values: dict[str, Any] = dict(condition[2]) if condition else {}
         sets, adds = [], []
         for index, (name, value) in enumerate(snapshot.items()):
             if value is None:
@@ -218,6 +266,16 @@ class DynamoDBUsageLedger:
             for index, name in enumerate(removed):
                 names[f"#r{index}"] = name
             expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(removed)))
+        if condition is None:
+            return {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": to_item(key),
+                    "UpdateExpression": expression,
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": to_item(values),
+                }
+            }
         return {
             "Update": {
                 "TableName": self._table,
@@ -225,8 +283,14 @@ class DynamoDBUsageLedger:
                 "UpdateExpression": expression,
                 "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": to_item(values),
+                "ConditionExpression": condition[0],
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
         }
+
+
+class _LabelsMoved(Exception):
+    """Another writer admitted labels into a rollup item meanwhile: what it holds is learnt."""
 
 
 def _condition_failed(keys: Sequence[T], reasons: Sequence[dict[str, Any]]) -> set[T]:

@@ -81,7 +81,7 @@ def alert_history_partition(tenant_id: str) -> str:
 def rollup_key(
     tenant_id: str, dimension: str, value: str, granularity_prefix: str, bucket: str
 ) -> dict[str, str]:
-    """``granularity_prefix`` is ``D`` (UTC day) or ``H`` (UTC hour)."""
+    """``granularity_prefix`` is ``D`` (UTC day) or ``H`` (UTC quarter hour; UTC hour before)."""
     return {"pk": f"T#{tenant_id}#R#{dimension}#{value}", "sk": f"{granularity_prefix}#{bucket}"}
 
 

@@ -35,7 +35,18 @@ class OversizedEvents(Exception):
 
 class Granularity(StrEnum):
     DAY = "day"
-    HOUR = "hour"
+    # UTC quarter hours: every UTC offset in use is a multiple of 15 minutes, so a period of any
+    # time zone starts on one, and seeding or a summary's edges need nothing finer
+    QUARTER = "quarter"
+
+
+QUARTER_MINUTES = 15
+
+
+def quarter_bucket(moment: datetime) -> str:
+    """The quarter-hour rollup bucket of a UTC moment: 2026-11-29T13:45."""
+    minute = moment.minute - moment.minute % QUARTER_MINUTES
+    return f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:{minute:02d}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,13 +67,13 @@ class PolicyCounterKey:
 @dataclass(frozen=True, slots=True)
 class RollupKey:
     """Spend of one tenant, of one dimension value ("all", or a user/team/api key/project id),
-    in one UTC day or hour."""
+    in one UTC day or quarter hour."""
 
     tenant_id: str
     dimension: str
     value: str
     granularity: Granularity
-    bucket: str  # 2026-11-29 or 2026-11-29T13
+    bucket: str  # 2026-11-29 or 2026-11-29T13:45
 
 
 CounterKey = PolicyCounterKey | RollupKey
@@ -103,10 +114,27 @@ class Totals:
         self.images += other.images
 
 
+@dataclass(frozen=True, slots=True)
+class UsageLabel:
+    """What a rollup breaks spend down by: the free-form labels of an event, together, so that
+    any combination of policy filters (provider, model, kind) can be read back exactly, and the
+    summaries' spend by provider, model, operation and kind is a sum over them."""
+
+    provider: str | None
+    model: str | None
+    kind: str
+    operation: str | None
+
+    @classmethod
+    def of(cls, event: UsageEvent) -> UsageLabel:
+        return cls(event.provider, event.model, event.kind.value, event.operation)
+
+
 @dataclass(slots=True)
 class Breakdown:
     cost_usd: Decimal = Decimal(0)
     events: int = 0
+    unpriced_events: int = 0
 
 
 @dataclass(slots=True)
@@ -114,8 +142,13 @@ class CounterDelta:
     """What one commit adds to one counter item."""
 
     totals: Totals = field(default_factory=Totals)
-    # ("provider" | "model" | "operation", name) -> spend; daily rollups only
-    breakdown: dict[tuple[str, str], Breakdown] = field(default_factory=dict)
+    # rollups only: the spend by label, and the labels a policy with filters counted (those keep
+    # an entry of their own whatever the labels' room, so the policy can be seeded exactly)
+    breakdown: dict[UsageLabel, Breakdown] = field(default_factory=dict)
+    kept: set[UsageLabel] = field(default_factory=set)
+    # rollups of a totals-only commit (the fallback of a refused one): spend under no label, which
+    # still counts in the breakdown as "other", so the breakdown always adds up to the totals
+    unlabelled: Breakdown = field(default_factory=Breakdown)
     policy: Policy | None = None  # the snapshot a policy counter carries for the alert function
     first_moment: datetime | None = None  # an event time inside the counter's period
     settled_reservations: set[str] = field(default_factory=set)  # holds kept one per reservation
@@ -145,7 +178,7 @@ class Commit:
     config_versions: dict[str, int] = field(default_factory=dict)
     # (tenant, reservation id) -> the reservation its events settle: one conditional update each
     settlements: dict[tuple[str, str], Settlement] = field(default_factory=dict)
-    breakdowns: bool = True  # whether its rollups carry the provider / model / operation breakdowns
+    breakdowns: bool = True  # whether its rollups carry the breakdown by label (else: all "other")
 
     @property
     def actions(self) -> int:
@@ -178,14 +211,14 @@ def targets_of(event: UsageEvent, policies: Sequence[Policy]) -> _Targets:
     )
     moment = event.timestamp
     day = f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
-    hour = f"{day}T{moment.hour:02d}"
+    quarter = quarter_bucket(moment)
     rollups = []
     for dimension in ROLLUP_DIMENSIONS:
         value = ALL if dimension == "all" else attributes[dimension]
         if value is None:
             continue
         rollups.append(RollupKey(event.tenant_id, dimension, value, Granularity.DAY, day))
-        rollups.append(RollupKey(event.tenant_id, dimension, value, Granularity.HOUR, hour))
+        rollups.append(RollupKey(event.tenant_id, dimension, value, Granularity.QUARTER, quarter))
     return _Targets(policy_keys, tuple(rollups))
 
 
@@ -211,29 +244,17 @@ def _group_key(event: UsageEvent) -> tuple[object, ...]:
     )
 
 
-# Breakdown entries one rollup update may carry: each is two ADDs of the update expression, which
-# DynamoDB caps at 4 KB (moto does not); 100 keep it under 3 KB whatever the labels.
-MAX_BREAKDOWN_PER_UPDATE = 100
+# Labels one rollup update may carry: each is up to three ADDs and a condition of the update
+# expression, which DynamoDB caps at 4 KB (moto does not); 60 keep it under 3 KB whatever the labels.
+MAX_BREAKDOWN_PER_UPDATE = 60
 
 
-def _parts(event: UsageEvent) -> list[tuple[str, str]]:
-    """The breakdown entries (provider, model, operation, kind) an event adds to its rollups."""
-    return [
-        (p, n)
-        for p, n in (
-            ("provider", event.provider),
-            ("model", event.model),
-            ("operation", event.operation),
-            ("kind", event.kind.value),
-        )
-        if n is not None
-    ]
-
-
-def _too_many_parts(commit: Commit, targets: _Targets, parts: list[tuple[str, str]]) -> bool:
+def _too_many_labels(commit: Commit, targets: _Targets, label: UsageLabel) -> bool:
     for rollup in targets.rollups:
         delta = commit.deltas.get(rollup)
-        if delta is not None and len(delta.breakdown.keys() | set(parts)) > MAX_BREAKDOWN_PER_UPDATE:
+        if delta is None or label in delta.breakdown:
+            continue
+        if len(delta.breakdown) >= MAX_BREAKDOWN_PER_UPDATE:
             return True
     return False
 
@@ -257,18 +278,26 @@ def _apply(
         delta.totals.merge(totals)
         if sample.reservation_id:
             delta.settled_reservations.add(sample.reservation_id)
-    parts = _parts(sample) if breakdowns else []
+    label = UsageLabel.of(sample)
+    filtered = any(not policy.filters.is_empty for _, policy in targets.policies)
     for rollup in targets.rollups:
         delta = deltas.get(rollup)
         if delta is None:
             delta = deltas[rollup] = CounterDelta()
         delta.totals.merge(totals)
-        for part in parts:  # daily and hourly rollups both carry the breakdowns
-            item = delta.breakdown.get(part)
-            if item is None:
-                item = delta.breakdown[part] = Breakdown()
-            item.events += totals.events
-            item.cost_usd += totals.cost_usd
+        if not breakdowns:
+            delta.unlabelled.events += totals.events
+            delta.unlabelled.unpriced_events += totals.unpriced_events
+            delta.unlabelled.cost_usd += totals.cost_usd
+            continue
+        item = delta.breakdown.get(label)  # daily and quarter-hour rollups both carry the labels
+        if item is None:
+            item = delta.breakdown[label] = Breakdown()
+        item.events += totals.events
+        item.unpriced_events += totals.unpriced_events
+        item.cost_usd += totals.cost_usd
+        if filtered:
+            delta.kept.add(label)
 
 
 def _release(commit: Commit, settlement: Settlement) -> None:
@@ -321,7 +350,11 @@ def plan_commits(
         if len(target_keys | settled_keys) + 2 + (settlement is not None) > max_actions:
             oversized.extend(remaining)
             continue
-        if breakdowns and current.events and _too_many_parts(current, targets, _parts(remaining[0].event)):
+        if (
+            breakdowns
+            and current.events
+            and _too_many_labels(current, targets, UsageLabel.of(remaining[0].event))
+        ):
             commits.append(current)
             current = Commit([], {}, breakdowns=breakdowns)
         while remaining:

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from budget_core.domain.accounting import (
     Commit,
     OversizedEvents,
+    PolicyCounterKey,
     PricedEvent,
     Settlement,
     plan_commits,
@@ -25,6 +26,7 @@ from budget_core.domain.accounting import (
 from budget_core.domain.errors import validation_details
 from budget_core.domain.ingestion_ports import (
     DeadLetters,
+    EarlierPeriodSeeder,
     InactiveReservations,
     Rejection,
     ReservationLookup,
@@ -35,6 +37,7 @@ from budget_core.domain.ingestion_ports import (
     UncommittableCommit,
     UsageLedger,
 )
+from budget_core.domain.periods import period_key, period_window
 from budget_core.domain.policy import Policy
 from budget_core.domain.pricing.pricer import Pricer
 from budget_core.domain.usage import UsageEvent
@@ -88,6 +91,10 @@ class UsageIngestor:
     dead_letters: DeadLetters
     now: Callable[[], datetime]
     reservations: ReservationLookup | None = None
+    # builds the seeder on first use: late events into an earlier period are rare, and the
+    # seeder's reads stay off the cold start
+    earlier_periods: Callable[[], EarlierPeriodSeeder] | None = None
+    _opened: set[PolicyCounterKey] = field(default_factory=set)
 
     def ingest(
         self, records: Sequence[tuple[str, bytes]], arrivals: Mapping[str, datetime] | None = None
@@ -185,7 +192,36 @@ class UsageIngestor:
                 return [], set()
             report.committed.extend(committed)
             report.duplicates += duplicates
+            if committed:
+                self._seed_earlier_periods(commit)
         return [], set()
+
+    def _seed_earlier_periods(self, commit: Commit) -> None:
+        """A late event can open a counter in a period that began before its policy counted (a
+        policy created today, an event of yesterday): that counter starts from the period's
+        recorded spend too (invariant 9), like the current period's did when the policy was made."""
+        if self.earlier_periods is None:
+            return
+        now = self.now()
+        for key, delta in commit.deltas.items():
+            policy = delta.policy
+            if not isinstance(key, PolicyCounterKey) or policy is None or delta.first_moment is None:
+                continue
+            if key in self._opened or not policy.include_existing_spend:
+                continue
+            if key.period_key == period_key(policy.period, policy.timezone, now):
+                continue  # the current period is seeded by the policy's own write
+            window = period_window(policy.period, policy.timezone, delta.first_moment)
+            if window.start >= policy.counting_since:
+                self._opened.add(key)
+                continue
+            try:
+                self.earlier_periods().seed(policy, key, window)
+            except TransientStoreError:
+                continue  # the next late event of that period tries again
+            if len(self._opened) > 10_000:
+                self._opened.clear()
+            self._opened.add(key)
 
     def _settlements(self, events: list[tuple[str, UsageEvent]]) -> dict[tuple[str, str], Settlement]:
         """The active reservations the events settle: their holds come off in the same commit."""

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from budget_core.domain.accounting import Commit, Settlement
+from budget_core.domain.accounting import Commit, PolicyCounterKey, Settlement
+from budget_core.domain.periods import PeriodWindow
 from budget_core.domain.policy import Policy
 from budget_core.domain.pricing.overrides import PriceOverride
 
@@ -79,3 +80,9 @@ class Rejection:
 class DeadLetters(Protocol):
     def send(self, rejections: Sequence[Rejection]) -> list[Rejection]:
         """Returns the rejections that could not be sent (they must not be acknowledged)."""
+
+
+class EarlierPeriodSeeder(Protocol):
+    def seed(self, policy: Policy, key: PolicyCounterKey, window: PeriodWindow) -> bool:
+        """Seed a counter that a late event opened in a period begun before its policy counted
+        (invariant 9); False when it needed none. TransientStoreError when the store was busy."""

@@ -55,6 +55,10 @@ class Filters(_Strict):
     model: Annotated[str, Field(pattern=FILTER_VALUE_PATTERN)] | None = None
     kind: UsageKind | None = None
 
+    @property
+    def is_empty(self) -> bool:
+        return self.provider is None and self.model is None and self.kind is None
+
 
 @lru_cache(maxsize=1)
 def _iana_zones() -> frozenset[str]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
@@ -27,7 +27,7 @@ from budget_core.domain.periods import PeriodWindow
 from budget_core.domain.policy import Policy, ScopeType
 from budget_core.domain.spend import CounterState, counter_key
 from budget_core.domain.usage import MAX_FUTURE_SKEW
-from budget_core.domain.usage_queries import RollupReader, RollupRow, rollup_rows
+from budget_core.domain.usage_queries import RollupReader, RollupRow, quarter_ceil, quarter_floor, rollup_rows
 
 
 class SeedStore(Protocol):
@@ -52,27 +52,38 @@ def needs_seed(policy: Policy, window: PeriodWindow, state: CounterState) -> boo
 def recorded_spend(policy: Policy, rows: Sequence[RollupRow]) -> Decimal:
     """The spend of ``rows`` (one scope's rollups) that the policy's filters select.
 
-    Rollups break spend down by provider, model and kind one at a time: with several filters the
-    most specific one decides (a model almost always names its provider and kind)."""
+    Rollups break spend down by label (provider, model, kind and operation together), so any
+    combination of filters reads exactly what it selects. Two cases err towards the limit rather
+    than past it: spend a row could only count as "other" (labels past its room, which a policy
+    with filters never is from its creation on) counts for a filtered policy; and rows written
+    before labels (one part at a time) let the most specific filter decide."""
     f = policy.filters
+    if f.is_empty:
+        return sum((row.cost_usd for row in rows), Decimal(0))
     kind = f.kind.value if f.kind is not None else None
-    narrowest = [
-        (name, value) for name, value in (("model", f.model), ("provider", f.provider), ("kind", kind))
-    ]
-    part = next(((name, value) for name, value in narrowest if value is not None), None)
     total = Decimal(0)
     for row in rows:
-        if part is None:
-            total += row.cost_usd
-        else:
-            spend = row.breakdown.get(part)
-            if spend is not None:
+        if not row.labels and row.legacy:
+            total += _legacy_spend(policy, row)
+            continue
+        for label, spend in row.labels.items():
+            if label is None or (
+                (f.provider is None or label.provider == f.provider)
+                and (f.model is None or label.model == f.model)
+                and (kind is None or label.kind == kind)
+            ):
                 total += spend.cost_usd
     return total
 
 
-def _hour_floor(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+def _legacy_spend(policy: Policy, row: RollupRow) -> Decimal:
+    f = policy.filters
+    kind = f.kind.value if f.kind is not None else None
+    narrowest = (("model", f.model), ("provider", f.provider), ("kind", kind))
+    part = next((pair for pair in narrowest if pair[1] is not None), None)
+    assert part is not None
+    spend = row.legacy.get((part[0], str(part[1])))
+    return spend.cost_usd if spend is not None else Decimal(0)
 
 
 @dataclass
@@ -86,8 +97,13 @@ class CounterSeeder:
     def seed_current(self, policy: Policy) -> bool:
         """Seed the policy's counter of the current period if it needs it; True when it did.
         TransientStoreError when the counter kept moving (a later read seeds it)."""
+        key, window = counter_key(policy, self.now())
+        return self.seed(policy, key, window)
+
+    def seed(self, policy: Policy, key: PolicyCounterKey, window: PeriodWindow) -> bool:
+        """Seed the counter ``key`` of the period ``window`` if it needs it (the current period,
+        or an earlier one a late event just opened); True when it did."""
         now = self.now()
-        key, window = counter_key(policy, now)
         for _ in range(self.max_attempts):
             before = self.counters.read([key])[key]
             if not needs_seed(policy, window, before):
@@ -120,14 +136,11 @@ class CounterSeeder:
         else:
             assert policy.scope.id is not None
             dimension, value = SCOPE_ATTRIBUTE[policy.scope.type], policy.scope.id
-        # Rollups are whole UTC hours: a period starting inside an hour (zones at :30 or :45) takes
-        # that whole hour, erring towards the limit rather than past it.
-        start = _hour_floor(window.start)
-        end = min(window.end, now + MAX_FUTURE_SKEW)  # events may be stamped that far ahead
-        end_hour = _hour_floor(end)
-        if end_hour < end:
-            end_hour += timedelta(hours=1)
-        if end_hour <= start:
+        # Periods start at local midnight, a whole UTC quarter hour in every zone: the rollups'
+        # quarter hours cover a period exactly.
+        start = quarter_floor(window.start)
+        end = quarter_ceil(min(window.end, now + MAX_FUTURE_SKEW))  # events may be stamped ahead
+        if end <= start:
             return Decimal(0)
-        rows = rollup_rows(self.rollups, policy.tenant_id, dimension, value, start, end_hour)
+        rows = rollup_rows(self.rollups, policy.tenant_id, dimension, value, start, end)
         return recorded_spend(policy, rows)

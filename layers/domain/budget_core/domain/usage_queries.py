@@ -1,8 +1,8 @@
 """Where the money went (BUD-003 get_usage_summary, spend by provider / model / operation, trends).
 
-Reads only the rollups ingestion writes: whole UTC days from daily rollups, the hours at either
-edge of the range from hourly ones. Times are aligned to whole UTC hours (start rounded down, end
-up): the finest grain the rollups keep.
+Reads only the rollups ingestion writes: whole UTC days from daily rollups, the quarter hours at
+either edge of the range from quarter-hour ones. Times are aligned to whole UTC quarter hours
+(start rounded down, end up): the finest grain the rollups keep.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Annotated, Any, Protocol, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from budget_core.domain.accounting import ALL, Granularity
+from budget_core.domain.accounting import ALL, QUARTER_MINUTES, Granularity, UsageLabel, quarter_bucket
 from budget_core.domain.auth import Action, Principal
 from budget_core.domain.clock import as_utc
 from budget_core.domain.usage import ATTRIBUTE_PATTERN
@@ -78,18 +78,34 @@ class UsageQuery(BaseModel):
         return "all", ALL
 
     @property
-    def hours(self) -> tuple[datetime, datetime]:
-        start = self.start.replace(minute=0, second=0, microsecond=0)
-        end = self.end.replace(minute=0, second=0, microsecond=0)
-        if end < self.end:
-            end += timedelta(hours=1)
-        return start, end
+    def quarters(self) -> tuple[datetime, datetime]:
+        return quarter_floor(self.start), quarter_ceil(self.end)
+
+
+QUARTER = timedelta(minutes=QUARTER_MINUTES)
+OTHER_LABEL = "(other)"  # the spend of labels past a rollup's room; no label can be spelled so
+
+
+def quarter_floor(moment: datetime) -> datetime:
+    moment = moment.astimezone(UTC)
+    return moment.replace(minute=moment.minute - moment.minute % QUARTER_MINUTES, second=0, microsecond=0)
+
+
+def quarter_ceil(moment: datetime) -> datetime:
+    floor = quarter_floor(moment)
+    return floor if floor == moment else floor + QUARTER
 
 
 @dataclass
 class Spend:
     cost_usd: Decimal = Decimal(0)
     events: int = 0
+    unpriced_events: int = 0
+
+    def add(self, other: Spend) -> None:
+        self.cost_usd += other.cost_usd
+        self.events += other.events
+        self.unpriced_events += other.unpriced_events
 
 
 ROLLUP_COUNTS = (
@@ -114,7 +130,10 @@ class RollupRow:
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     images: int = 0
-    breakdown: dict[tuple[str, str], Spend] = field(default_factory=dict)
+    # spend by label; None: "other", the labels past the item's room
+    labels: dict[UsageLabel | None, Spend] = field(default_factory=dict)
+    # rows written before labels: ("provider" | "model" | "operation" | "kind", name) -> spend
+    legacy: dict[tuple[str, str], Spend] = field(default_factory=dict)
 
 
 @dataclass
@@ -146,6 +165,10 @@ def _day(moment: datetime) -> str:
 
 def _hour(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H")
+
+
+def _quarter(moment: datetime) -> str:
+    return quarter_bucket(moment)
 
 
 @dataclass
@@ -189,31 +212,37 @@ class UsageQueries:
 
     def _summary(self, tenant: str, query: UsageQuery) -> Summary:
         dimension, value = query.dimension
-        start, end = query.hours
+        start, end = query.quarters
         return _summarize(query, rollup_rows(self.reader, tenant, dimension, value, start, end))
 
     def _trend(self, tenant: str, query: UsageQuery, granularity: TrendGranularity) -> Trend:
         dimension, value = query.dimension
-        start, end = query.hours
+        start, end = query.quarters
         if granularity is TrendGranularity.DAY:
-            step, first = timedelta(days=1), start.replace(hour=0)
-            last = end if end.hour == 0 else (end + timedelta(days=1)).replace(hour=0)
+            step, first = timedelta(days=1), start.replace(hour=0, minute=0)
+            last = end.replace(hour=0, minute=0)
+            if last < end:
+                last += step
             rows = self.reader.rows(
                 tenant, dimension, value, Granularity.DAY, _day(first), _day(last - timedelta(days=1))
             )
             label = _day
         else:
-            step, first, last = timedelta(hours=1), start, end
+            step, first = timedelta(hours=1), start.replace(minute=0)
+            last = end if end.minute == 0 else (end + timedelta(hours=1)).replace(minute=0)
             rows = self.reader.rows(
-                tenant, dimension, value, Granularity.HOUR, _hour(first), _hour(last - timedelta(hours=1))
+                tenant, dimension, value, Granularity.QUARTER, _hour(first), _quarter(last - QUARTER)
             )
-            label = _hour
-        by_bucket = {row.bucket: row for row in rows}
+            label = _hour  # a point sums the hour's quarters (and an hourly row written before them)
+        by_bucket: dict[str, Spend] = {}
+        for row in rows:
+            by_bucket.setdefault(row.bucket[:13] if label is _hour else row.bucket, Spend()).add(
+                Spend(row.cost_usd, row.events, row.unpriced_events)
+            )
         points = []
         moment = first
         while moment < last:
-            row = by_bucket.get(label(moment))
-            points.append((moment, Spend(row.cost_usd, row.events) if row else Spend()))
+            points.append((moment, by_bucket.get(label(moment)) or Spend()))
             moment += step
         return Trend(granularity, points)
 
@@ -221,10 +250,13 @@ class UsageQueries:
 def rollup_rows(
     reader: RollupReader, tenant: str, dimension: str, value: str, start: datetime, end: datetime
 ) -> list[RollupRow]:
-    """The rollups that cover [start, end) (whole UTC hours) exactly once: daily rows for the whole
-    days, hourly rows for the hours at either edge."""
-    first_day = start if start.hour == 0 else (start + timedelta(days=1)).replace(hour=0)
-    last_day = end.replace(hour=0)  # exclusive
+    """The rollups that cover [start, end) (whole UTC quarter hours) exactly once: daily rows for
+    the whole days, quarter-hour rows for the quarters at either edge. (Rows written before quarter
+    hours were hourly, ``H#2026-11-29T13``: they sort before that hour's first quarter and are read
+    with it.)"""
+    midnight = start.replace(hour=0, minute=0)
+    first_day = start if start == midnight else midnight + timedelta(days=1)
+    last_day = end.replace(hour=0, minute=0)  # exclusive
     rows: list[RollupRow] = []
     if first_day < last_day:
         rows += reader.rows(
@@ -239,9 +271,9 @@ def rollup_rows(
                 tenant,
                 dimension,
                 value,
-                Granularity.HOUR,
-                _hour(edge_start),
-                _hour(edge_end - timedelta(hours=1)),
+                Granularity.QUARTER,
+                _hour(edge_start) if edge_start.minute == 0 else _quarter(edge_start),
+                _quarter(edge_end - QUARTER),
             )
     return rows
 
@@ -252,9 +284,17 @@ def _summarize(query: UsageQuery, rows: Sequence[RollupRow]) -> Summary:
     for row in rows:
         for name in ("cost_usd", *ROLLUP_COUNTS):
             setattr(totals, name, getattr(totals, name) + getattr(row, name))
-        for (part, label), spend in row.breakdown.items():
-            target = parts[part].setdefault(label, Spend())
-            target.cost_usd += spend.cost_usd
-            target.events += spend.events
-    start, end = query.hours
+        for label, spend in row.labels.items():
+            for part, name in _parts_of(label):
+                parts[part].setdefault(name, Spend()).add(spend)
+        for (part, name), spend in row.legacy.items():
+            parts[part].setdefault(name, Spend()).add(spend)
+    start, end = query.quarters
     return Summary(start, end, totals, parts["provider"], parts["model"], parts["operation"])
+
+
+def _parts_of(label: UsageLabel | None) -> list[tuple[str, str]]:
+    if label is None:
+        return [(part, OTHER_LABEL) for part in ("provider", "model", "operation", "kind")]
+    named = (("provider", label.provider), ("model", label.model), ("operation", label.operation))
+    return [(part, name) for part, name in named if name is not None] + [("kind", label.kind)]
