@@ -68,7 +68,7 @@ def test_a_store_that_keeps_throttling_is_503_with_retry_after(flaky: FlakyClien
     # Then the client is told to retry, and nothing was stored
     assert response.status == 503
     assert response.headers["retry-after"] == "1"
-    assert response.body["error"]["code"] == "service_busy"
+    assert response.body["error"]["code"] == "service_unavailable"
     assert aws.dynamodb.scan(TableName=TABLE_NAME)["Items"] == []
 
 

@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from budget_core.domain.accounting import Commit
+from budget_core.domain.errors import StoreUnavailable
 from budget_core.domain.ingestion import UsageIngestor
 from budget_core.domain.ingestion_ports import (
     Rejection,
     StaleConfiguration,
     TenantBudgetConfig,
-    TransientStoreError,
     UncommittableCommit,
 )
 from budget_core.domain.pricing.pricer import Pricer
@@ -34,7 +34,7 @@ class FakeLedger:
 
     def try_commit(self, commit: Commit) -> set[tuple[str, str]]:
         if self.busy_after is not None and self.commits >= self.busy_after:
-            raise TransientStoreError("throttled")
+            raise StoreUnavailable("throttled")
         if self.stale_for:
             self.stale_for -= 1
             raise StaleConfiguration(set(commit.config_versions))
@@ -60,7 +60,7 @@ class FakeConfigs:
 
     def load(self, tenant_id: str) -> TenantBudgetConfig:
         if self.busy:
-            raise TransientStoreError("throttled")
+            raise StoreUnavailable("throttled")
         self.loads += 1
         return TenantBudgetConfig()
 

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from budget_core.adapters.alert_items import claim_item, claim_key, claimed_from_item
+from budget_core.adapters.aws_errors import BUSY_CANCELLATION_REASONS, error_code, guarded
 from budget_core.adapters.dynamodb_codec import from_item, to_item
-from budget_core.adapters.dynamodb_errors import BUSY_CANCELLATION_REASONS, error_code
 from budget_core.adapters.keys import PENDING_ALERTS_PARTITION, policy_key
 from budget_core.domain.alert_service import ClaimedAlert, ClaimOutcome
 from budget_core.domain.alerting import Alert, AlertKind
-from budget_core.domain.errors import ServiceBusy
+from budget_core.domain.errors import StoreUnavailable
 from budget_core.domain.policy_enums import PolicyStatus
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ class DynamoDBAlertClaims:
         now: Callable[[], datetime],
         lease: timedelta = DEFAULT_LEASE,
     ) -> None:
-        self._client = client
+        self._client = guarded(client)
         self._table = table_name
         self._retention = retention
         self._now = now
@@ -196,7 +196,7 @@ class DynamoDBAlertClaims:
             reasons = [dict(r) for r in error.response.get("CancellationReasons", [])]
             codes = {str(r.get("Code")) for r in reasons}
             if codes & BUSY_CANCELLATION_REASONS or CONDITION_FAILED not in codes:
-                raise ServiceBusy(f"alert claim cancelled: {sorted(codes)}") from error
+                raise StoreUnavailable(f"alert claim cancelled: {sorted(codes)}") from error
             return reasons
         return None
 

@@ -10,6 +10,7 @@ from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from budget_core.adapters.alert_items import alert_from_item
+from budget_core.adapters.aws_errors import guarded
 from budget_core.adapters.dynamodb_codec import from_item, to_item
 from budget_core.adapters.keys import ALERT_PREFIX, alert_history_partition, policy_partition
 from budget_core.domain.alert_history import AlertQuery, AlertRecord
@@ -32,7 +33,7 @@ _CLAIM_SORT_KEY = re.compile(
 
 class DynamoDBAlertHistory:
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
-        self._client = client
+        self._client = guarded(client)
         self._table = table_name
 
     def query(self, tenant_id: str, query: AlertQuery) -> Page[AlertRecord]:

@@ -1,5 +1,5 @@
 """Strongly consistent BatchGetItem of any number of keys: chunks of 100, unprocessed keys retried
-with backoff, a busy table reported as TransientStoreError."""
+with backoff, a busy table reported as StoreUnavailable."""
 
 from __future__ import annotations
 
@@ -7,11 +7,8 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
 from budget_core.adapters.dynamodb_codec import from_item
-from budget_core.adapters.dynamodb_errors import is_busy
-from budget_core.domain.ingestion_ports import TransientStoreError
+from budget_core.domain.errors import StoreUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -30,12 +27,7 @@ def consistent_batch_get(
         if not pending:
             return found
         chunk, pending = pending[:BATCH_GET_MAX], pending[BATCH_GET_MAX:]
-        try:
-            response = client.batch_get_item(RequestItems={table: {"Keys": chunk, "ConsistentRead": True}})
-        except ClientError as error:
-            if is_busy(error):
-                raise TransientStoreError(f"{what} unreadable") from error
-            raise
+        response = client.batch_get_item(RequestItems={table: {"Keys": chunk, "ConsistentRead": True}})
         found.extend(from_item(raw) for raw in response.get("Responses", {}).get(table, []))
         left: dict[str, Any] = dict(response.get("UnprocessedKeys") or {})
         unprocessed = list((left.get(table) or {}).get("Keys", []))
@@ -43,5 +35,5 @@ def consistent_batch_get(
             pending = unprocessed + pending
             time.sleep(0.01 * 2**attempt)
     if pending:
-        raise TransientStoreError(f"{what} left unprocessed")
+        raise StoreUnavailable(f"{what} left unprocessed")
     return found

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from budget_core.adapters.aws_errors import guarded
 from budget_core.adapters.counter_items import (
     counter_item_key,
     counter_snapshot,
@@ -23,7 +24,6 @@ from budget_core.adapters.counter_items import (
 )
 from budget_core.adapters.dynamodb_batch_get import consistent_batch_get
 from budget_core.adapters.dynamodb_codec import from_item, to_item
-from budget_core.adapters.dynamodb_errors import is_busy
 from budget_core.adapters.dynamodb_tenant_config import config_version_check, config_version_of
 from budget_core.adapters.hold_items import HELD_AS_SUM, close_record, counter_from_stored, counter_to_stored
 from budget_core.adapters.keys import (
@@ -35,7 +35,9 @@ from budget_core.adapters.keys import (
 )
 from budget_core.domain.accounting import PolicyCounterKey
 from budget_core.domain.budget_checks import HoldConflict, Reservation
-from budget_core.domain.ingestion_ports import StaleConfiguration, TransientStoreError
+from budget_core.domain.ingestion_ports import (
+    StaleConfiguration,
+)
 from budget_core.domain.periods import PeriodWindow, period_window
 from budget_core.domain.policy import Policy
 from budget_core.domain.spend import CounterState
@@ -51,7 +53,7 @@ BATCH_GET_MAX = 100
 
 class DynamoDBCounterReader:
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
-        self._client = client
+        self._client = guarded(client)
         self._table = table_name
 
     def read(self, keys: Sequence[PolicyCounterKey]) -> dict[PolicyCounterKey, CounterState]:
@@ -90,7 +92,7 @@ class DynamoDBCounterReader:
 
 class DynamoDBReservationStore:
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
-        self._client = client
+        self._client = guarded(client)
         self._table = table_name
 
     def get(self, tenant_id: str, reservation_id: str) -> Reservation | None:
@@ -124,8 +126,6 @@ class DynamoDBReservationStore:
         try:
             self._client.transact_write_items(TransactItems=actions)
         except ClientError as error:
-            if is_busy(error):
-                raise TransientStoreError("busy") from error
             if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                 raise
             reasons = [str(r.get("Code")) for r in error.response.get("CancellationReasons", [])]
@@ -203,8 +203,6 @@ class DynamoDBReservationStore:
         try:
             self._client.transact_write_items(TransactItems=actions)
         except ClientError as error:
-            if is_busy(error):
-                raise TransientStoreError("busy") from error
             reasons = [str(r.get("Code")) for r in error.response.get("CancellationReasons", [])]
             if reasons and reasons[0] == "ConditionalCheckFailed":
                 return  # released before: releasing twice changes nothing
@@ -246,7 +244,7 @@ class DynamoDBSeedStore:
     """Writes a counter's seed: ADD the spend recorded before the policy, once (``seeded_at``)."""
 
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
-        self._client = client
+        self._client = guarded(client)
         self._table = table_name
 
     def add_seed(
@@ -284,7 +282,5 @@ class DynamoDBSeedStore:
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return False
-            if is_busy(error):
-                raise TransientStoreError("counter busy") from error
             raise
         return True

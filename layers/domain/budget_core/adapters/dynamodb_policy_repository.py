@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from budget_core.adapters.aws_errors import BUSY_CANCELLATION_REASONS, guarded
 from budget_core.adapters.counter_items import counter_item_key, counter_snapshot, snapshot_sets
 from budget_core.adapters.dynamodb_codec import from_item, to_item
-from budget_core.adapters.dynamodb_errors import BUSY_CANCELLATION_REASONS
 from budget_core.adapters.dynamodb_tenant_config import version_condition
 from budget_core.adapters.keys import (
     CONFIG_ENTITY,
@@ -34,7 +34,7 @@ from budget_core.domain.errors import (
     InvalidRequest,
     NotFound,
     PolicyConflict,
-    ServiceBusy,
+    StoreUnavailable,
 )
 from budget_core.domain.policy import POLICY_ID, Policy
 from budget_core.domain.ports import Page, PolicyQuery
@@ -54,7 +54,7 @@ TRANSACTION_CONFLICT_ATTEMPTS = 4
 
 class DynamoDBPolicyRepository:
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
-        self._client = client
+        self._client = guarded(client)
         self._table = table_name
 
     def create(self, policy: Policy, config_version: int | None = None) -> None:
@@ -246,7 +246,7 @@ class DynamoDBPolicyRepository:
                 if attempt + 1 < TRANSACTION_CONFLICT_ATTEMPTS:
                     time.sleep(0.02 * 2**attempt + random.uniform(0, 0.02))  # noqa: S311 - jitter
                     continue
-                raise ServiceBusy("the policy store is busy; retry shortly")
+                raise StoreUnavailable("the policy store is busy; retry shortly")
             raise self._explain(reasons, policy, slot_index)
 
     def _explain(self, reasons: list[dict[str, Any]], policy: Policy, slot_index: int | None) -> Exception:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from budget_core.adapters.aws_errors import guarded
 from budget_core.adapters.dynamodb_codec import from_item, to_item
 from budget_core.adapters.keys import rollup_key
 from budget_core.adapters.rollup_labels import PREFIX, label_of
@@ -23,7 +24,7 @@ _FIELDS = {"c": "cost_usd", "n": "events", "u": "unpriced_events"}
 
 class DynamoDBRollupReader:
     def __init__(self, client: DynamoDBClient, table_name: str, consistent: bool = False) -> None:
-        self._client = client
+        self._client = guarded(client)
         self._table = table_name
         self._consistent = consistent  # seeding a counter needs what is committed, summaries do not
 

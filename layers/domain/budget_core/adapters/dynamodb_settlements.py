@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from budget_core.adapters.aws_errors import guarded
 from budget_core.adapters.dynamodb_batch_get import consistent_batch_get
 from budget_core.adapters.dynamodb_codec import to_item
 from budget_core.adapters.hold_items import settlement_from_record
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 
 class DynamoDBReservationLookup:
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
-        self._client = client
+        self._client = guarded(client)
         self._table = table_name
 
     def active(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Settlement]:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
+from budget_core.adapters.aws_errors import guarded
 from budget_core.adapters.dynamodb_codec import from_item, to_item
-from budget_core.adapters.dynamodb_errors import is_busy
 from budget_core.adapters.keys import CONFIG_SK, POLICY_PREFIX, PRICE_PREFIX, tenant_config_key, tenant_pk
 from budget_core.adapters.policy_items import policy_from_item
-from budget_core.domain.ingestion_ports import TenantBudgetConfig, TransientStoreError
+from budget_core.domain.ingestion_ports import (
+    TenantBudgetConfig,
+)
 from budget_core.domain.pricing.overrides import PriceOverride
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ OVERRIDE_ENTITY = "price_override"
 
 class DynamoDBTenantConfigSource:
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
-        self._client = client
+        self._client = guarded(client)
         self._table = table_name
 
     def invalidate(self, tenant_id: str) -> None:
@@ -47,12 +47,7 @@ class DynamoDBTenantConfigSource:
         policies, overrides = [], {}
         version = 0
         while True:
-            try:
-                response = self._client.query(**request)
-            except ClientError as error:
-                if is_busy(error):
-                    raise TransientStoreError("tenant configuration unreadable") from error
-                raise
+            response = self._client.query(**request)
             for raw in response.get("Items", []):
                 item = from_item(raw)
                 if item["sk"] == CONFIG_SK:

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from botocore.exceptions import ClientError
 
+from budget_core.adapters.aws_errors import BUSY_CANCELLATION_REASONS, guarded
 from budget_core.adapters.counter_items import counter_item_key, counter_snapshot
 from budget_core.adapters.dynamodb_codec import from_item, to_item
-from budget_core.adapters.dynamodb_errors import BUSY_CANCELLATION_REASONS, BUSY_ERROR_CODES
 from budget_core.adapters.dynamodb_tenant_config import config_version_check
 from budget_core.adapters.hold_items import settle_record
 from budget_core.adapters.keys import hold_attribute, reserved_attribute, rollup_key, usage_event_key
@@ -37,10 +37,10 @@ from budget_core.domain.accounting import (
     PricedEvent,
     RollupKey,
 )
+from budget_core.domain.errors import StoreUnavailable
 from budget_core.domain.ingestion_ports import (
     InactiveReservations,
     StaleConfiguration,
-    TransientStoreError,
     UncommittableCommit,
 )
 from budget_core.domain.periods import period_window
@@ -60,7 +60,7 @@ class DynamoDBUsageLedger:
     def __init__(
         self, client: DynamoDBClient, table_name: str, retention: timedelta, now: Callable[[], datetime]
     ) -> None:
-        self._client = client
+        self._client = guarded(client)
         self._table = table_name
         self._retention = retention
         self._now = now
@@ -72,7 +72,7 @@ class DynamoDBUsageLedger:
                 return self._try_commit(commit)
             except _LabelsMoved:
                 continue
-        raise TransientStoreError("the labels of a rollup kept changing under this commit")
+        raise StoreUnavailable("the labels of a rollup kept changing under this commit")
 
     def _try_commit(self, commit: Commit) -> set[tuple[str, str]]:
         now = self._now()
@@ -96,10 +96,7 @@ class DynamoDBUsageLedger:
         try:
             self._client.transact_write_items(TransactItems=actions)
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            if code in BUSY_ERROR_CODES:
-                raise TransientStoreError(code) from error
-            if code != "TransactionCanceledException":
+            if error.response.get("Error", {}).get("Code", "") != "TransactionCanceledException":
                 raise
             reasons = [dict(r) for r in error.response.get("CancellationReasons", [])]
             moved = False
@@ -124,7 +121,7 @@ class DynamoDBUsageLedger:
                 raise _LabelsMoved from error
             codes = {str(r.get("Code")) for r in reasons}
             if codes & BUSY_CANCELLATION_REASONS:
-                raise TransientStoreError(",".join(sorted(codes - {"None"}))) from error
+                raise StoreUnavailable(",".join(sorted(codes - {"None"}))) from error
             failed = [
                 (i, r.get("Code"), r.get("Message")) for i, r in enumerate(reasons) if r.get("Code") != "None"
             ]

@@ -27,7 +27,7 @@ from budget_core.domain.errors import (
     BudgetExceeded,
     IdempotencyKeyReused,
     NotFound,
-    ServiceBusy,
+    StoreUnavailable,
     ValidationFailed,
 )
 from budget_core.domain.ids import new_id
@@ -35,7 +35,6 @@ from budget_core.domain.ingestion_ports import (
     StaleConfiguration,
     TenantBudgetConfig,
     TenantConfigSource,
-    TransientStoreError,
 )
 from budget_core.domain.matching import matching_policies
 from budget_core.domain.money import Money
@@ -209,7 +208,7 @@ class BudgetGuard:
             states, version = self.counters.read_with_config(tenant, [key for _, key, _ in keyed])
             if self._seeded(keyed, states):
                 states, version = self.counters.read_with_config(tenant, [key for _, key, _ in keyed])
-        except TransientStoreError:
+        except StoreUnavailable:
             return self._fail_modes(amount, keyed)
         if version != config.version and not _refreshed:
             # a policy was created, edited or deleted since this instance read the tenant: the answer
@@ -279,12 +278,9 @@ class BudgetGuard:
         for attempt in range(self.max_attempts):
             now = self.now()
             keyed = [(p, *counter_key(p, now)) for p in hard]
-            try:
-                states = self.counters.read([key for _, key, _ in keyed]) if keyed else {}
-                if self._seeded(keyed, states):
-                    states = self.counters.read([key for _, key, _ in keyed])
-            except TransientStoreError:
-                raise ServiceBusy("the budget store is busy; retry shortly") from None
+            states = self.counters.read([key for _, key, _ in keyed]) if keyed else {}
+            if self._seeded(keyed, states):
+                states = self.counters.read([key for _, key, _ in keyed])
             verdicts = [
                 self._verdict(p, key, window, states.get(key), amount, now) for p, key, window in keyed
             ]
@@ -327,7 +323,7 @@ class BudgetGuard:
                 replay = self.store.get(tenant, reservation_id)
                 if replay is not None:
                     return self._replay(replay, request_hash)
-        raise ServiceBusy("the budget is under heavy contention; retry shortly")
+        raise StoreUnavailable("the budget is under heavy contention; retry shortly")
 
     def release(self, principal: Principal, reservation_id: str) -> None:
         principal.require(Action.SPEND)

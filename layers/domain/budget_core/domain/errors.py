@@ -86,10 +86,12 @@ class IdempotencyKeyReused(DomainError):
     code = "idempotency_key_reused"
 
 
-class ServiceBusy(DomainError):
-    """A dependency is throttling or busy; the same request may succeed in a moment."""
+class StoreUnavailable(DomainError):
+    """A store or queue the service depends on is throttling, timing out or busy: the same work may
+    succeed in a moment. Adapters raise it for every such answer; the API answers 503 with
+    ``Retry-After``, the stream functions hand the records back to be retried."""
 
-    code = "service_busy"
+    code = "service_unavailable"
 
 
 def validation_details(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:

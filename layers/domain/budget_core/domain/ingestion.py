@@ -23,7 +23,7 @@ from budget_core.domain.accounting import (
     plan_commits,
     without,
 )
-from budget_core.domain.errors import validation_details
+from budget_core.domain.errors import StoreUnavailable, validation_details
 from budget_core.domain.ingestion_ports import (
     DeadLetters,
     EarlierPeriodSeeder,
@@ -33,7 +33,6 @@ from budget_core.domain.ingestion_ports import (
     StaleConfiguration,
     TenantBudgetConfig,
     TenantConfigSource,
-    TransientStoreError,
     UncommittableCommit,
     UsageLedger,
 )
@@ -148,7 +147,7 @@ class UsageIngestor:
         uncounted because a tenant's configuration changed meanwhile, and those tenants."""
         try:
             configs = {tenant: self.configs.load(tenant) for tenant in {e.tenant_id for _, e in events}}
-        except TransientStoreError:
+        except StoreUnavailable:
             report.retry_record_ids.extend(record_id for record_id, _ in events)
             return [], set()
         priced = [
@@ -159,7 +158,7 @@ class UsageIngestor:
         versions = {tenant: config.version for tenant, config in configs.items()}
         try:
             settlements = self._settlements(events)
-        except TransientStoreError:
+        except StoreUnavailable:
             report.retry_record_ids.extend(record_id for record_id, _ in events)
             return [], set()
         try:
@@ -187,7 +186,7 @@ class UsageIngestor:
             except StaleConfiguration as stale:
                 left = [(p.record_id, p.event) for c in commits[index:] for p in c.events]
                 return left, stale.tenant_ids
-            except TransientStoreError:
+            except StoreUnavailable:
                 report.retry_record_ids.extend(p.record_id for c in commits[index:] for p in c.events)
                 return [], set()
             report.committed.extend(committed)
@@ -217,7 +216,7 @@ class UsageIngestor:
                 continue
             try:
                 self.earlier_periods().seed(policy, key, window)
-            except TransientStoreError:
+            except StoreUnavailable:
                 continue  # the next late event of that period tries again
             if len(self._opened) > 10_000:
                 self._opened.clear()
@@ -306,7 +305,7 @@ class UsageIngestor:
                 return commit.events, duplicates
             duplicates += len(applied)
             commit = without(commit, applied, policies)
-        raise TransientStoreError("too many rounds of already-applied events")
+        raise StoreUnavailable("too many rounds of already-applied events")
 
 
 def _policies_by_tenant(configs: dict[str, TenantBudgetConfig]) -> dict[str, Sequence[Policy]]:

@@ -12,10 +12,6 @@ from budget_core.domain.policy import Policy
 from budget_core.domain.pricing.overrides import PriceOverride
 
 
-class TransientStoreError(Exception):
-    """The store is busy (throttled, conflicting transaction): the same work may succeed later."""
-
-
 class StaleConfiguration(Exception):
     """A tenant's policies or prices changed since they were read: read them again, plan again."""
 
@@ -66,7 +62,7 @@ class UsageLedger(Protocol):
         Returns the (tenant_id, event_id) of events found already applied, in which case nothing
         was written and the caller retries without them; an empty set means all of it committed.
         Raises StaleConfiguration when a tenant's configuration version is no longer the one the
-        commit was planned with (nothing written), TransientStoreError when the store is busy.
+        commit was planned with (nothing written), StoreUnavailable when the store is busy.
         """
 
 
@@ -85,4 +81,4 @@ class DeadLetters(Protocol):
 class EarlierPeriodSeeder(Protocol):
     def seed(self, policy: Policy, key: PolicyCounterKey, window: PeriodWindow) -> bool:
         """Seed a counter that a late event opened in a period begun before its policy counted
-        (invariant 9); False when it needed none. TransientStoreError when the store was busy."""
+        (invariant 9); False when it needed none. StoreUnavailable when the store was busy."""

@@ -14,13 +14,15 @@ from budget_core.domain.errors import (
     ConcurrentModification,
     NotFound,
     PreconditionFailed,
-    ServiceBusy,
+    StoreUnavailable,
     TooManyOverlappingPolicies,
     ValidationFailed,
     validation_details,
 )
 from budget_core.domain.ids import new_id
-from budget_core.domain.ingestion_ports import TenantConfigSource, TransientStoreError
+from budget_core.domain.ingestion_ports import (
+    TenantConfigSource,
+)
 from budget_core.domain.lifecycle import PolicyEventType, PolicyLifecycleEvent
 from budget_core.domain.overlap import MAX_POLICIES_PER_EVENT, largest_overlap
 from budget_core.domain.policy import POLICY_ID, AlertSettings, NewPolicy, Policy, PolicyPatch
@@ -153,7 +155,7 @@ class PolicyService:
         status read of the counter seeds it instead (it is marked unseeded until then)."""
         if self.seeder is None or not policy.include_existing_spend:
             return
-        with suppress(TransientStoreError, ServiceBusy):
+        with suppress(StoreUnavailable):
             self.seeder.seed_current(policy)
 
     def _load(self, principal: Principal, policy_id: str) -> Policy:

@@ -21,7 +21,7 @@ from typing import Protocol
 
 from budget_core.domain.accounting import ALL, PolicyCounterKey
 from budget_core.domain.budget_checks import CounterReader
-from budget_core.domain.ingestion_ports import TransientStoreError
+from budget_core.domain.errors import StoreUnavailable
 from budget_core.domain.matching import SCOPE_ATTRIBUTE
 from budget_core.domain.periods import PeriodWindow
 from budget_core.domain.policy import Policy, ScopeType
@@ -96,7 +96,7 @@ class CounterSeeder:
 
     def seed_current(self, policy: Policy) -> bool:
         """Seed the policy's counter of the current period if it needs it; True when it did.
-        TransientStoreError when the counter kept moving (a later read seeds it)."""
+        StoreUnavailable when the counter kept moving (a later read seeds it)."""
         key, window = counter_key(policy, self.now())
         return self.seed(policy, key, window)
 
@@ -115,7 +115,7 @@ class CounterSeeder:
             amount = max(recorded - before.spent_usd, Decimal(0))
             if self.store.add_seed(policy, key, window, amount, before.rev, now):
                 return True
-        raise TransientStoreError("the counter kept changing while it was seeded")
+        raise StoreUnavailable("the counter kept changing while it was seeded")
 
     def seed_where_needed(
         self,

@@ -12,10 +12,8 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
-from budget_core.adapters.dynamodb_errors import BUSY_ERROR_CODES
 from budget_core.domain.errors import (
     BudgetExceeded,
     ConcurrentModification,
@@ -27,7 +25,7 @@ from budget_core.domain.errors import (
     PayloadTooLarge,
     PolicyConflict,
     PreconditionFailed,
-    ServiceBusy,
+    StoreUnavailable,
     TooManyOverlappingPolicies,
     Unauthenticated,
     UnsupportedMediaType,
@@ -48,7 +46,7 @@ _STATUS: dict[type[DomainError], int] = {
     PayloadTooLarge: 413,
     UnsupportedMediaType: 415,
     ValidationFailed: 422,
-    ServiceBusy: 503,
+    StoreUnavailable: 503,
     BudgetExceeded: 409,
     IdempotencyKeyReused: 422,
 }
@@ -103,6 +101,10 @@ def error_response(
 
 def domain_error_parts(error: DomainError) -> tuple[int, str]:
     """Status and body of the answer to ``error``."""
+    if isinstance(error, StoreUnavailable):
+        # what was busy is for the logs; the caller learns only when to come back
+        logger.warning("a dependency is unavailable", extra={"unavailable": error.message})
+        return 503, error_json(error.code, "the service is busy; retry shortly")
     details = list(error.details)
     if isinstance(error, PolicyConflict) and not details:
         details = [{"existing_policy_id": error.existing_policy_id}]
@@ -110,7 +112,7 @@ def domain_error_parts(error: DomainError) -> tuple[int, str]:
 
 
 def _retry_after(error: DomainError) -> dict[str, str]:
-    return {"Retry-After": "1"} if isinstance(error, ServiceBusy) else {}
+    return {"Retry-After": "1"} if isinstance(error, StoreUnavailable) else {}
 
 
 def proxy_error(error: DomainError) -> dict[str, Any]:
@@ -155,17 +157,6 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
         details = validation_details(errors)
         fields = ", ".join(sorted({d["field"] for d in details if d["field"]})) or "the request"
         return error_response(422, "validation_failed", f"invalid value for {fields}", details)
-
-    @app.exception_handler(ClientError)
-    def _aws_error(error: ClientError) -> Response[str]:
-        code = error.response.get("Error", {}).get("Code", "")
-        if code in BUSY_ERROR_CODES:
-            logger.warning("AWS dependency busy", extra={"aws_error": code})
-            return error_response(
-                503, "service_busy", "the service is busy; retry shortly", headers={"Retry-After": "1"}
-            )
-        logger.exception("AWS call failed", extra={"aws_error": code})
-        return error_response(500, *INTERNAL_ERROR)
 
     @app.not_found
     def _no_route(_: Exception) -> Response[str]:
