@@ -154,3 +154,80 @@ def test_a_totals_only_commit_puts_its_rollups_spend_under_no_label() -> None:
     assert rollups
     assert all(not d.breakdown for d in rollups)
     assert all((d.unlabelled.cost_usd, d.unlabelled.events) == (d.totals.cost_usd, 2) for d in rollups)
+
+
+def _scoped(index: int, cents: int, minutes: int, scope: dict[str, str | None], label: int) -> PricedEvent:
+    event = UsageEvent.model_validate(
+        {
+            "event_id": f"s{index}",
+            "tenant_id": "t",
+            "timestamp": (NOW - timedelta(minutes=minutes)).isoformat(),
+            "kind": "custom" if label % 2 else "llm",
+            "provider": ["p", "q"][label % 2],
+            "model": ["m", "n", "o"][label % 3],
+            "operation": ["chat", "embed"][label % 2],
+            **{name: value for name, value in scope.items() if value is not None},
+        },
+        context={"now": NOW},
+    )
+    return PricedEvent(event, PriceQuote(Decimal(cents) / 100, "test"), str(index))
+
+
+SCOPED_POLICIES = {
+    "t": [
+        _policy(10, scope={"type": "tenant"}),
+        *(
+            _policy(11 + i, scope={"type": kind, "id": "a"}, period=period)
+            for i, (kind, period) in enumerate(
+                [("team", "day"), ("user", "month"), ("api_key", "day"), ("project", "week")]
+            )
+        ),
+        _policy(20, scope={"type": "project", "id": "b"}, filters={"provider": "q"}),
+        _policy(21, scope={"type": "api_key", "id": "b"}, filters={"model": "n", "kind": "llm"}),
+    ]
+}
+scope_values = st.sampled_from(["a", "b", None])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.builds(
+            _scoped,
+            index=st.integers(0, 10**6),
+            cents=st.integers(0, 10**4),
+            # few quarter hours and labels, so that events often differ in one scope attribute only
+            minutes=st.sampled_from([0, 20, 1500]),
+            scope=st.fixed_dictionaries(
+                {
+                    "team_id": scope_values,
+                    "user_id": scope_values,
+                    "api_key_id": scope_values,
+                    "project_id": scope_values,
+                }
+            ),
+            label=st.integers(0, 2),
+        ),
+        max_size=120,
+        unique_by=lambda p: p.event.event_id,
+    )
+)
+def test_the_grouped_plan_moves_every_counter_as_one_event_at_a_time_would(events: list[PricedEvent]) -> None:
+    # Given events varying every scope attribute, label and time
+    # When they are planned together, and each one alone
+    def moved(commits: list[Any]) -> dict[Any, tuple[Decimal, int]]:
+        found: dict[Any, tuple[Decimal, int]] = {}
+        for commit in commits:
+            for key, delta in commit.deltas.items():
+                cost, count = found.get(key, (Decimal(0), 0))
+                found[key] = (cost + delta.totals.cost_usd, count + delta.totals.events)
+        return found
+
+    together = moved(plan_commits(events, SCOPED_POLICIES))
+    alone: dict[Any, tuple[Decimal, int]] = {}
+    for priced in events:
+        for key, (cost, count) in moved(plan_commits([priced], SCOPED_POLICIES)).items():
+            was = alone.get(key, (Decimal(0), 0))
+            alone[key] = (was[0] + cost, was[1] + count)
+    # Then every counter and rollup moves by exactly the same amounts
+    assert together == alone

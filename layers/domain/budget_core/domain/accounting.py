@@ -228,13 +228,15 @@ def targets_of(event: UsageEvent, policies: Sequence[Policy]) -> _Targets:
 _SLOT_SECONDS = 900
 
 
+_SCOPE_NAMES = tuple(SCOPE_ATTRIBUTE.values())
+
+
 def _group_key(event: UsageEvent) -> tuple[object, ...]:
+    """Everything ``targets_of`` reads: events equal in all of it move the same counters. Derived
+    from the scope registry, so a new scope attribute cannot be left out."""
     return (
         event.tenant_id,
-        event.team_id,
-        event.project_id,
-        event.user_id,
-        event.api_key_id,
+        *(event.scope_value(name) for name in _SCOPE_NAMES),
         event.provider,
         event.model,
         event.operation,

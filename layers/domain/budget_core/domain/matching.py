@@ -7,11 +7,14 @@ from collections.abc import Iterable
 
 from budget_core.domain.policy import Policy, ScopeType, UsageKind
 
+# The scope attributes of a usage event, and the scope type that names each: the one registry the
+# matching, the rollup dimensions and the commit plan's grouping derive from. Ordered from the
+# widest (one commit's events share their team and project far more often than their user).
 SCOPE_ATTRIBUTE: dict[ScopeType, str] = {
     ScopeType.TEAM: "team_id",
+    ScopeType.PROJECT: "project_id",
     ScopeType.USER: "user_id",
     ScopeType.API_KEY: "api_key_id",
-    ScopeType.PROJECT: "project_id",
 }
 
 
