@@ -560,7 +560,7 @@ def test_free_form_labels_never_outgrow_an_item_and_every_cent_stays_attributed(
     # Then nothing was dead-lettered, and every event counted
     assert aws.dead_letters() == []
     assert _spent(api, policy_id) == Decimal("9.00")
-    # And no item of the table passed a few kilobytes
+    # And no item of the table passed a few kilobytes (the tenant's rollups hold 4 KB of labels)
     items = aws.dynamodb.scan(TableName=TABLE_NAME)["Items"]
     rollups = [i for i in items if i.get("entity", {}).get("S") == "rollup"]
     assert rollups
@@ -606,7 +606,7 @@ def test_two_writers_admitting_labels_into_one_item_never_pass_its_room(aws: Aws
             assert writer.try_commit(planned) == set()
 
     short = [
-        {**e, "user_id": "solo", "model": f"model-{i}", "operation": "chat"}
+        {**e, "user_id": "solo", "model": f"model-{i}".ljust(60, "z"), "operation": "chat"}
         for i, e in enumerate(_labelled("short", 40))
     ]
     # When each commits labels the other does not know of, in turns
@@ -628,9 +628,9 @@ def test_two_writers_admitting_labels_into_one_item_never_pass_its_room(aws: Aws
     assert int(item[USED_ATTRIBUTE]["N"]) <= SCOPE_ROOM
     assert item_size(item) < 2 * 1024
     entries = {n: int(v["N"]) for n, v in item.items() if n.startswith("j#") and n.endswith("#n")}
-    assert sum(entries.values()) == int(item["events"]["N"]) == 80
-    # And each label admitted holds both of its commits (no writer counted it as "other" once
-    # it was in, since each learnt the item when its claim failed)
-    named = {n: c for n, c in entries.items() if n != "j#~#n"}
-    assert named
-    assert all(c == 2 for c in named.values())
+    assert int(item["events"]["N"]) == 80
+    assert sum(entries.values()) < 80  # the labels past the room are in the totals only
+    # And each label admitted holds both of its commits (no writer left it out once it was in,
+    # since each learnt the item when its claim failed)
+    assert entries
+    assert all(c == 2 for c in entries.values())

@@ -146,14 +146,20 @@ def test_without_drops_events_and_recomputes_their_counters() -> None:
     assert without(commit, {("t", "e0"), ("t", "e1"), ("t", "e2")}, POLICIES).events == []
 
 
-def test_a_totals_only_commit_puts_its_rollups_spend_under_no_label() -> None:
+def test_a_totals_only_commit_gives_its_rollups_no_label_entry() -> None:
     # Given the fallback of a refused commit: rollups without labels
     [commit] = plan_commits([_priced(i, 100, 0, "u1", "red") for i in range(2)], POLICIES, breakdowns=False)
     rollups = [d for k, d in commit.deltas.items() if isinstance(k, RollupKey)]
-    # Then every rollup has its totals as unlabelled spend, so the breakdown still adds up
+    # Then every rollup counts the totals and adds no attribute (their spend reads as "other")
     assert rollups
-    assert all(not d.breakdown for d in rollups)
-    assert all((d.unlabelled.cost_usd, d.unlabelled.events) == (d.totals.cost_usd, 2) for d in rollups)
+    assert all(not d.breakdown and d.totals.events == 2 for d in rollups)
+
+
+def test_a_filtered_policy_keeps_its_label_only_in_the_rollups_it_is_seeded_from() -> None:
+    policies = {"t": [_policy(30, scope={"type": "team", "id": "red"}, filters={"model": "m"})]}
+    [commit] = plan_commits([_priced(1, 100, 0, "u1", "red")], policies)
+    kept = {(k.dimension, k.value) for k, d in commit.deltas.items() if isinstance(k, RollupKey) and d.kept}
+    assert kept == {("team_id", "red")}
 
 
 def _scoped(index: int, cents: int, minutes: int, scope: dict[str, str | None], label: int) -> PricedEvent:

@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 
 from budget_core.adapters.rollup_labels import (
     HARD_ROOM,
-    OTHER_STEM,
     USED_ATTRIBUTE,
     KnownLabels,
     LabelMemory,
@@ -38,24 +37,19 @@ def test_a_label_is_spelled_and_read_back_the_same() -> None:
     label = UsageLabel(None, "gpt-4o", "llm", "chat.completions")
     assert stem_of(label) == "j#|gpt-4o|llm|chat.completions"
     assert label_of(stem_of(label)) == label
-    assert label_of(OTHER_STEM) is None
 
 
-def test_new_labels_are_admitted_while_there_is_room_and_the_rest_count_as_other() -> None:
+def test_new_labels_are_admitted_while_there_is_room_and_the_rest_get_no_entry() -> None:
     # Given room for exactly two entries, and three new labels of one commit
-    labels = {_label("a"): _spend("3"), _label("b"): _spend("2"), _label("c"): _spend("1", 2, 1)}
+    labels = {_label("a"): _spend("3"), _label("b"): _spend("2", 2, 1), _label("c"): _spend("1")}
     room = entry_bytes(stem_of(_label("a"))) * 2
     # When the update is planned on an empty item
     plan = plan_labels(labels, set(), KnownLabels(), room)
-    # Then the two most costly are admitted as new, and the third adds to "other"
+    # Then the two most costly are admitted as new; the third is in the totals only ("other")
     assert plan.claimed == [stem_of(_label("a")), stem_of(_label("b"))]
-    assert _costs(plan.added) == {
-        stem_of(_label("a")): Decimal(3),
-        stem_of(_label("b")): Decimal(2),
-        OTHER_STEM: Decimal(1),
-    }
-    assert plan.added[f"{OTHER_STEM}#n"] == 2
-    assert plan.added[f"{OTHER_STEM}#u"] == 1
+    assert _costs(plan.added) == {stem_of(_label("a")): Decimal(3), stem_of(_label("b")): Decimal(2)}
+    assert plan.added[f"{stem_of(_label('b'))}#n"] == 2
+    assert plan.added[f"{stem_of(_label('b'))}#u"] == 1
     # And the condition leaves no room for a writer that filled the item meanwhile
     assert plan.added[USED_ATTRIBUTE] == room
     assert plan.used_limit == 0
@@ -67,7 +61,7 @@ def test_known_labels_are_added_to_without_a_claim_even_when_the_item_is_full() 
     assert plan.claimed == []
     assert plan.used_limit is None
     assert USED_ATTRIBUTE not in plan.added
-    assert _costs(plan.added) == {stem_of(_label("a")): Decimal(1), OTHER_STEM: Decimal(2)}
+    assert _costs(plan.added) == {stem_of(_label("a")): Decimal(1)}
 
 
 def test_a_label_a_filtered_policy_counted_keeps_its_entry_past_the_room() -> None:
@@ -76,14 +70,14 @@ def test_a_label_a_filtered_policy_counted_keeps_its_entry_past_the_room() -> No
     plan = plan_labels(
         {kept: _spend("1"), _label("free"): _spend("5")}, {kept}, KnownLabels(set(), 1024), 1024
     )
-    # Then the kept label gets its own entry, bounded by the hard room, and the free one is "other"
+    # Then the kept label gets its own entry, bounded by the hard room, and the free one none
     assert plan.claimed == [stem_of(kept)]
     assert plan.used_limit == HARD_ROOM - entry_bytes(stem_of(kept))
-    assert _costs(plan.added) == {stem_of(kept): Decimal(1), OTHER_STEM: Decimal(5)}
+    assert _costs(plan.added) == {stem_of(kept): Decimal(1)}
 
 
 def test_what_a_writer_learns_from_an_item_is_what_it_holds() -> None:
-    item = {"j#a|b|llm|c#c": Decimal(1), "j#a|b|llm|c#n": 1, "j#~#c": Decimal(2), "lb": 300, "cost_usd": 3}
+    item = {"j#a|b|llm|c#c": Decimal(1), "j#a|b|llm|c#n": 1, "lb": 300, "cost_usd": 3}
     known = known_from_item(item)
     assert known.stems == {"j#a|b|llm|c"}
     assert known.used == 300
@@ -127,13 +121,7 @@ def test_an_item_never_passes_its_room_and_its_entries_always_add_up(
             item[name] = item.get(name, 0) + value
         memory.committed(("pk", "sk"), plan)
         total += sum((Decimal(c) for c in batch.values()), Decimal(0))
-    # Then the entries take no more than the room, and with "other" they add up to the total
-    entries = {name[:-2] for name in item if name.endswith("#c")} - {OTHER_STEM}
+    # Then the entries take no more than the room, and never hold more than the total
+    entries = {name[:-2] for name in item if name.endswith("#c")}
     assert sum(entry_bytes(stem) for stem in entries) == item.get(USED_ATTRIBUTE, 0) <= room
-    assert sum(Decimal(v) for n, v in item.items() if n.endswith("#c")) == total
-
-
-def test_unlabelled_spend_counts_as_other() -> None:
-    plan = plan_labels({}, set(), KnownLabels(), 1024, unlabelled=_spend("4", 3, 1))
-    assert plan.claimed == []
-    assert plan.added == {f"{OTHER_STEM}#c": Decimal(4), f"{OTHER_STEM}#n": 3, f"{OTHER_STEM}#u": 1}
+    assert sum(Decimal(v) for n, v in item.items() if n.endswith("#c")) <= total

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from budget_core.adapters.aws_errors import guarded
 from budget_core.adapters.dynamodb_codec import from_item, to_item
 from budget_core.adapters.keys import rollup_key
-from budget_core.adapters.rollup_labels import PREFIX, label_of
+from budget_core.adapters.rollup_labels import PREFIX, SEPARATOR, label_of
 from budget_core.domain.accounting import Granularity
 from budget_core.domain.money import round_money
 from budget_core.domain.usage_queries import ROLLUP_COUNTS, RollupRow, Spend
@@ -60,6 +60,8 @@ def _row(item: dict[str, Any]) -> RollupRow:
         if field not in _FIELDS or not stem:
             continue
         if attribute.startswith(PREFIX):
+            if SEPARATOR not in stem:
+                continue
             spend = row.labels.setdefault(label_of(stem), Spend())
         else:
             code, _, name = stem.partition("#")

@@ -222,9 +222,7 @@ class DynamoDBUsageLedger:
         )
         item_key = rollup_key(key.tenant_id, key.dimension, key.value, prefix, key.bucket)
         marker = (item_key["pk"], item_key["sk"])
-        plan = plan_labels(
-            delta.breakdown, delta.kept, self._labels.get(marker), room_of(key.dimension), delta.unlabelled
-        )
+        plan = plan_labels(delta.breakdown, delta.kept, self._labels.get(marker), room_of(key.dimension))
         added.update(plan.added)
         if not plan.claimed:
             return marker, plan, self._update(item_key, snapshot, added, [])

@@ -3,13 +3,17 @@
 A rollup item keeps one entry per label (provider, model, kind and operation together): the
 attributes ``j#{provider}|{model}|{kind}|{operation}#c`` (cost), ``#n`` (events) and ``#u``
 (unpriced events, only once there is one). Labels are free-form, so an item admits entries only
-while the bytes they take (``lb``, added with each admission) stay within its room; the spend of
-any other label adds to one entry, ``j#~`` ("other"), so the totals by label always add up.
+while the bytes they take (``lb``, added with each admission) stay within its room. The spend of
+the labels past it is in the item's totals and in no entry: "other" is what the totals hold beyond
+the entries, so it needs no attribute and always adds up (a totals-only commit, the fallback of a
+refused one, is "other" too).
 
 Room is small on purpose. Every update of an item is billed by its whole size, and each commit
 updates several rollup items: a scope's rollups keep to 1 KB of labels, the tenant-wide ones to
-4 KB (two realistic days of one tenant: ~10 and ~40 labels). A label a policy with filters counted
-is kept past the room (up to ``HARD_ROOM``), so that the policy can be seeded from it exactly.
+4 KB (~8 and ~33 labels of a realistic length a day; measured, 1.5 KB and 6 KB already cost a
+fifth more write units per event with 1,000 distinct labels). A label that a policy with filters
+counted is kept past the room (up to ``HARD_ROOM``) in the rollups that policy is seeded from, so
+that it is seeded exactly.
 
 Admission is decided by the writer, on what it knows of the item, and made safe by the
 transaction's condition: every entry it adds as new must not exist yet and ``lb`` must leave room
@@ -27,12 +31,11 @@ from typing import Any
 from budget_core.domain.accounting import Breakdown, UsageLabel
 
 PREFIX = "j#"
-OTHER_STEM = "j#~"  # "~" is in no label's alphabet
 USED_ATTRIBUTE = "lb"
-SEPARATOR = "|"  # in no label's alphabet either
+SEPARATOR = "|"  # in no label's alphabet
 ROOM_BY_DIMENSION = {"all": 4096}
 SCOPE_ROOM = 1024
-HARD_ROOM = 32 * 1024  # labels a filtered policy counted; an item stays far below 400 KB
+HARD_ROOM = 16 * 1024  # labels a filtered policy counted; an item stays far below 400 KB
 VALUE_BYTES = 16  # what a number of the entry takes at most, counted with its name
 FIELDS = ("c", "n")  # counted into lb; "u" is added on top, at most half as much again
 
@@ -46,10 +49,8 @@ def stem_of(label: UsageLabel) -> str:
     return PREFIX + SEPARATOR.join(parts)
 
 
-def label_of(stem: str) -> UsageLabel | None:
-    """The label of an entry's stem; None for "other"."""
-    if stem == OTHER_STEM:
-        return None
+def label_of(stem: str) -> UsageLabel:
+    """The label of an entry's stem."""
     provider, model, kind, operation = stem[len(PREFIX) :].split(SEPARATOR)
     return UsageLabel(provider or None, model or None, kind, operation or None)
 
@@ -77,21 +78,13 @@ class LabelPlan:
 
 
 def plan_labels(
-    breakdown: dict[UsageLabel, Breakdown],
-    kept: set[UsageLabel],
-    known: KnownLabels,
-    room: int,
-    unlabelled: Breakdown | None = None,
+    breakdown: dict[UsageLabel, Breakdown], kept: set[UsageLabel], known: KnownLabels, room: int
 ) -> LabelPlan:
     """Entries for ``breakdown``: known ones added to, new ones admitted while there is room
-    (kept ones first, then by cost), the rest, and ``unlabelled`` spend, added to "other"."""
+    (kept ones first, then by cost); the rest get none (their spend is "other")."""
     plan = LabelPlan()
-    other = Breakdown()
-    if unlabelled is not None:
-        other.cost_usd, other.events = unlabelled.cost_usd, unlabelled.events
-        other.unpriced_events = unlabelled.unpriced_events
     used = known.used
-    kept_bytes = other_bytes = 0
+    free_bytes = 0
     order = sorted(
         breakdown.items(), key=lambda pair: (pair[0] not in kept, -pair[1].cost_usd, stem_of(pair[0]))
     )
@@ -99,25 +92,17 @@ def plan_labels(
         stem = stem_of(label)
         if stem not in known.stems:
             size = entry_bytes(stem)
-            limit = HARD_ROOM if label in kept else room
-            if used + size > limit:
-                other.cost_usd += spend.cost_usd
-                other.events += spend.events
-                other.unpriced_events += spend.unpriced_events
+            if used + size > (HARD_ROOM if label in kept else room):
                 continue
             used += size
             plan.claimed.append(stem)
-            if label in kept:
-                kept_bytes += size
-            else:
-                other_bytes += size
+            plan.claimed_bytes += size
+            if label not in kept:
+                free_bytes += size
         _add(plan.added, stem, spend)
-    if other.events:
-        _add(plan.added, OTHER_STEM, other)
     if plan.claimed:
-        plan.claimed_bytes = kept_bytes + other_bytes
-        # kept labels were admitted first, so the room for the others is what decides when any
-        plan.used_limit = (room if other_bytes else HARD_ROOM) - plan.claimed_bytes
+        # kept labels were admitted first: when any other was, the room is what the item must have
+        plan.used_limit = (room if free_bytes else HARD_ROOM) - plan.claimed_bytes
         plan.added[USED_ATTRIBUTE] = plan.claimed_bytes
     return plan
 
@@ -131,7 +116,7 @@ def _add(added: dict[str, Decimal | int], stem: str, spend: Breakdown) -> None:
 
 def known_from_item(item: dict[str, Any]) -> KnownLabels:
     stems = {name[:-2] for name in item if name.startswith(PREFIX) and name.endswith("#c")}
-    return KnownLabels(stems - {OTHER_STEM}, int(item.get(USED_ATTRIBUTE, 0)))
+    return KnownLabels(stems, int(item.get(USED_ATTRIBUTE, 0)))
 
 
 class LabelMemory:

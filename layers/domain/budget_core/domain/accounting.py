@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from budget_core.domain.matching import SCOPE_ATTRIBUTE, matching_policies
 from budget_core.domain.periods import period_key
-from budget_core.domain.policy import Policy
+from budget_core.domain.policy import Policy, ScopeType
 from budget_core.domain.pricing.quote import PriceQuote
 from budget_core.domain.usage import UsageEvent
 
@@ -146,9 +146,6 @@ class CounterDelta:
     # an entry of their own whatever the labels' room, so the policy can be seeded exactly)
     breakdown: dict[UsageLabel, Breakdown] = field(default_factory=dict)
     kept: set[UsageLabel] = field(default_factory=set)
-    # rollups of a totals-only commit (the fallback of a refused one): spend under no label, which
-    # still counts in the breakdown as "other", so the breakdown always adds up to the totals
-    unlabelled: Breakdown = field(default_factory=Breakdown)
     policy: Policy | None = None  # the snapshot a policy counter carries for the alert function
     first_moment: datetime | None = None  # an event time inside the counter's period
     settled_reservations: set[str] = field(default_factory=set)  # holds kept one per reservation
@@ -178,7 +175,7 @@ class Commit:
     config_versions: dict[str, int] = field(default_factory=dict)
     # (tenant, reservation id) -> the reservation its events settle: one conditional update each
     settlements: dict[tuple[str, str], Settlement] = field(default_factory=dict)
-    breakdowns: bool = True  # whether its rollups carry the breakdown by label (else: all "other")
+    breakdowns: bool = True  # whether its rollups carry the breakdown by label (else: "other")
 
     @property
     def actions(self) -> int:
@@ -281,25 +278,30 @@ def _apply(
         if sample.reservation_id:
             delta.settled_reservations.add(sample.reservation_id)
     label = UsageLabel.of(sample)
-    filtered = any(not policy.filters.is_empty for _, policy in targets.policies)
+    # the rollups a filtered policy is seeded from (its own scope's) keep this label's entry
+    keeping = {seeded_from(policy) for _, policy in targets.policies if not policy.filters.is_empty}
     for rollup in targets.rollups:
         delta = deltas.get(rollup)
         if delta is None:
             delta = deltas[rollup] = CounterDelta()
         delta.totals.merge(totals)
         if not breakdowns:
-            delta.unlabelled.events += totals.events
-            delta.unlabelled.unpriced_events += totals.unpriced_events
-            delta.unlabelled.cost_usd += totals.cost_usd
-            continue
+            continue  # a totals-only commit adds no attribute: its spend reads as "other"
         item = delta.breakdown.get(label)  # daily and quarter-hour rollups both carry the labels
         if item is None:
             item = delta.breakdown[label] = Breakdown()
         item.events += totals.events
         item.unpriced_events += totals.unpriced_events
         item.cost_usd += totals.cost_usd
-        if filtered:
+        if (rollup.dimension, rollup.value) in keeping:
             delta.kept.add(label)
+
+
+def seeded_from(policy: Policy) -> tuple[str, str]:
+    """The rollup dimension and value a policy's counter is seeded from."""
+    if policy.scope.type is ScopeType.TENANT or policy.scope.id is None:
+        return "all", ALL
+    return SCOPE_ATTRIBUTE[policy.scope.type], policy.scope.id
 
 
 def _release(commit: Commit, settlement: Settlement) -> None:

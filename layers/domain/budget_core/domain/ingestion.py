@@ -191,16 +191,19 @@ class UsageIngestor:
                 return [], set()
             report.committed.extend(committed)
             report.duplicates += duplicates
-            if committed:
-                self._seed_earlier_periods(commit)
+            # also when all were duplicates: a retried batch may have committed before it failed;
+            # a seeding the store cut short hands the records back, to be seeded on their retry
+            if not self._seed_earlier_periods(commit):
+                report.retry_record_ids.extend(p.record_id for p in commit.events)
         return [], set()
 
-    def _seed_earlier_periods(self, commit: Commit) -> None:
+    def _seed_earlier_periods(self, commit: Commit) -> bool:
         """A late event can open a counter in a period that began before its policy counted (a
         policy created today, an event of yesterday): that counter starts from the period's
-        recorded spend too (invariant 9), like the current period's did when the policy was made."""
+        recorded spend too (invariant 9), like the current period's did when the policy was made.
+        False when the store was unavailable for it."""
         if self.earlier_periods is None:
-            return
+            return True
         now = self.now()
         for key, delta in commit.deltas.items():
             policy = delta.policy
@@ -217,10 +220,11 @@ class UsageIngestor:
             try:
                 self.earlier_periods().seed(policy, key, window)
             except StoreUnavailable:
-                continue  # the next late event of that period tries again
+                return False
             if len(self._opened) > 10_000:
                 self._opened.clear()
             self._opened.add(key)
+        return True
 
     def _settlements(self, events: list[tuple[str, UsageEvent]]) -> dict[tuple[str, str], Settlement]:
         """The active reservations the events settle: their holds come off in the same commit."""

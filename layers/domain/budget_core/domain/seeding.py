@@ -19,12 +19,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
-from budget_core.domain.accounting import ALL, PolicyCounterKey
+from budget_core.domain.accounting import PolicyCounterKey, seeded_from
 from budget_core.domain.budget_checks import CounterReader
 from budget_core.domain.errors import StoreUnavailable
-from budget_core.domain.matching import SCOPE_ATTRIBUTE
 from budget_core.domain.periods import PeriodWindow
-from budget_core.domain.policy import Policy, ScopeType
+from budget_core.domain.policy import Policy
 from budget_core.domain.spend import CounterState, counter_key
 from budget_core.domain.usage import MAX_FUTURE_SKEW
 from budget_core.domain.usage_queries import RollupReader, RollupRow, quarter_ceil, quarter_floor, rollup_rows
@@ -53,26 +52,26 @@ def recorded_spend(policy: Policy, rows: Sequence[RollupRow]) -> Decimal:
     """The spend of ``rows`` (one scope's rollups) that the policy's filters select.
 
     Rollups break spend down by label (provider, model, kind and operation together), so any
-    combination of filters reads exactly what it selects. Two cases err towards the limit rather
-    than past it: spend a row could only count as "other" (labels past its room, which a policy
-    with filters never is from its creation on) counts for a filtered policy; and rows written
-    before labels (one part at a time) let the most specific filter decide."""
+    combination of filters reads exactly what it selects. Spend a row names no label for (labels
+    past its room, which a filtered policy's own labels never are from its creation on) counts for
+    a filtered policy, towards its limit rather than past it; so do rows written before labels,
+    where the most specific filter decides."""
     f = policy.filters
     if f.is_empty:
         return sum((row.cost_usd for row in rows), Decimal(0))
     kind = f.kind.value if f.kind is not None else None
     total = Decimal(0)
     for row in rows:
-        if not row.labels and row.legacy:
-            total += _legacy_spend(policy, row)
-            continue
         for label, spend in row.labels.items():
-            if label is None or (
+            if (
                 (f.provider is None or label.provider == f.provider)
                 and (f.model is None or label.model == f.model)
                 and (kind is None or label.kind == kind)
             ):
                 total += spend.cost_usd
+        if row.legacy:
+            total += _legacy_spend(policy, row)
+        total += row.unlabelled_cost()
     return total
 
 
@@ -131,11 +130,7 @@ class CounterSeeder:
         return seeded
 
     def _recorded(self, policy: Policy, window: PeriodWindow, now: datetime) -> Decimal:
-        if policy.scope.type is ScopeType.TENANT:
-            dimension, value = "all", ALL
-        else:
-            assert policy.scope.id is not None
-            dimension, value = SCOPE_ATTRIBUTE[policy.scope.type], policy.scope.id
+        dimension, value = seeded_from(policy)
         # Periods start at local midnight, a whole UTC quarter hour in every zone: the rollups'
         # quarter hours cover a period exactly.
         start = quarter_floor(window.start)

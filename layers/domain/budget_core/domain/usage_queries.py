@@ -83,7 +83,9 @@ class UsageQuery(BaseModel):
 
 
 QUARTER = timedelta(minutes=QUARTER_MINUTES)
-OTHER_LABEL = "(other)"  # the spend of labels past a rollup's room; no label can be spelled so
+# the spend no label is named for (past a rollup's room, or events without that part); no label can
+# be spelled so
+OTHER_LABEL = "(other)"
 
 
 def quarter_floor(moment: datetime) -> datetime:
@@ -130,10 +132,24 @@ class RollupRow:
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     images: int = 0
-    # spend by label; None: "other", the labels past the item's room
-    labels: dict[UsageLabel | None, Spend] = field(default_factory=dict)
+    # spend by label (labels past the item's room are in the totals only: "other")
+    labels: dict[UsageLabel, Spend] = field(default_factory=dict)
     # rows written before labels: ("provider" | "model" | "operation" | "kind", name) -> spend
     legacy: dict[tuple[str, str], Spend] = field(default_factory=dict)
+
+    def unlabelled_cost(self) -> Decimal:
+        """Spend the row names no label for: labels past its room, totals-only commits, and (in a
+        row written before labels) events no part was recorded for."""
+        named = sum((spend.cost_usd for spend in self.labels.values()), Decimal(0))
+        legacy = {part for part, _ in self.legacy}
+        named += max(
+            (
+                sum((s.cost_usd for (p, _), s in self.legacy.items() if p == part), Decimal(0))
+                for part in legacy
+            ),
+            default=Decimal(0),
+        )
+        return max(self.cost_usd - named, Decimal(0))
 
 
 @dataclass
@@ -253,7 +269,7 @@ def rollup_rows(
     """The rollups that cover [start, end) (whole UTC quarter hours) exactly once: daily rows for
     the whole days, quarter-hour rows for the quarters at either edge. (Rows written before quarter
     hours were hourly, ``H#2026-11-29T13``: they sort before that hour's first quarter and are read
-    with it.)"""
+    whole with any of its quarters.)"""
     midnight = start.replace(hour=0, minute=0)
     first_day = start if start == midnight else midnight + timedelta(days=1)
     last_day = end.replace(hour=0, minute=0)  # exclusive
@@ -267,14 +283,20 @@ def rollup_rows(
         edges = [(start, end)]
     for edge_start, edge_end in edges:
         if edge_start < edge_end:
-            rows += reader.rows(
-                tenant,
-                dimension,
-                value,
-                Granularity.QUARTER,
-                _hour(edge_start) if edge_start.minute == 0 else _quarter(edge_start),
-                _quarter(edge_end - QUARTER),
-            )
+            # from the hour, so that an hourly row of before is read whole (towards the limit)
+            first = _quarter(edge_start)
+            rows += [
+                row
+                for row in reader.rows(
+                    tenant,
+                    dimension,
+                    value,
+                    Granularity.QUARTER,
+                    _hour(edge_start),
+                    _quarter(edge_end - QUARTER),
+                )
+                if len(row.bucket) == len(_hour(edge_start)) or row.bucket >= first
+            ]
     return rows
 
 
@@ -289,12 +311,23 @@ def _summarize(query: UsageQuery, rows: Sequence[RollupRow]) -> Summary:
                 parts[part].setdefault(name, Spend()).add(spend)
         for (part, name), spend in row.legacy.items():
             parts[part].setdefault(name, Spend()).add(spend)
+    for named in parts.values():
+        _add_other(named, totals)
     start, end = query.quarters
     return Summary(start, end, totals, parts["provider"], parts["model"], parts["operation"])
 
 
-def _parts_of(label: UsageLabel | None) -> list[tuple[str, str]]:
-    if label is None:
-        return [(part, OTHER_LABEL) for part in ("provider", "model", "operation", "kind")]
+def _parts_of(label: UsageLabel) -> list[tuple[str, str]]:
     named = (("provider", label.provider), ("model", label.model), ("operation", label.operation))
     return [(part, name) for part, name in named if name is not None] + [("kind", label.kind)]
+
+
+def _add_other(named: dict[str, Spend], totals: RollupRow) -> None:
+    """What the totals hold beyond the named labels, so that every breakdown adds up to them."""
+    other = Spend(
+        totals.cost_usd - sum((s.cost_usd for s in named.values()), Decimal(0)),
+        totals.events - sum(s.events for s in named.values()),
+        totals.unpriced_events - sum(s.unpriced_events for s in named.values()),
+    )
+    if other.events > 0 or other.cost_usd > 0:
+        named[OTHER_LABEL] = other
