@@ -1,23 +1,27 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 from moto import mock_aws
 
-from budget_core.platform.settings import get_settings
+from budget_core.platform.settings import forget_settings
 from budget_service.moto_isolation import serialize_dynamodb_operations
 from tests.support.aws import TEST_ENVIRONMENT, AwsResources, create_resources
 from tests.support.handlers import clear_handler_caches
 
 serialize_dynamodb_operations()
+# The handler modules check their settings at import (their init), and test modules import them.
+for _name, _value in TEST_ENVIRONMENT.items():
+    os.environ.setdefault(_name, _value)
 
 
 @pytest.fixture(autouse=True)
 def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in TEST_ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
+    forget_settings()
 
 
 @pytest.fixture

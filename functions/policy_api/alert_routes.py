@@ -18,7 +18,7 @@ from budget_core.domain.clock import as_utc
 from budget_core.domain.money import Money
 from budget_core.domain.policy import POLICY_ID, Period, Scope
 from budget_core.platform.http_api import current_principal, error_responses, parse_moment
-from budget_core.platform.settings import get_settings
+from budget_core.platform.settings import ApiSettings, settings_of
 
 router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves its __init__ unannotated
 
@@ -59,7 +59,9 @@ class AlertPage(BaseModel):
 
 @lru_cache(maxsize=1)
 def alert_history() -> AlertHistory:
-    return AlertHistory(DynamoDBAlertHistory(api_dependencies.dynamodb(), get_settings().table_name))
+    return AlertHistory(
+        DynamoDBAlertHistory(api_dependencies.dynamodb(), settings_of(ApiSettings).table_name)
+    )
 
 
 @router.get(
@@ -79,7 +81,7 @@ def list_alerts(
 ) -> Response[AlertPage]:
     moment = parse_moment("since", since)
     query = AlertQuery(
-        limit=limit or get_settings().default_page_size,
+        limit=limit or settings_of(ApiSettings).default_page_size,
         next_token=next_token,
         policy_id=policy_id,
         since=as_utc(moment) if moment is not None else None,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from budget_core.platform.settings import get_settings
+from budget_core.platform.settings import ApiSettings, settings_of
 
 if TYPE_CHECKING:
     from budget_core.domain.seeding import CounterSeeder
@@ -42,7 +42,7 @@ def tenant_configs() -> CachedTenantConfig:
     from budget_core.adapters.dynamodb_tenant_config import DynamoDBTenantConfigSource
     from budget_core.domain.tenant_config_cache import CachedTenantConfig
 
-    settings = get_settings()
+    settings = settings_of(ApiSettings)
     source = DynamoDBTenantConfigSource(dynamodb(), settings.table_name)
     return CachedTenantConfig(source, settings.tenant_config_ttl_seconds)
 
@@ -56,7 +56,7 @@ def counter_seeder() -> CounterSeeder:
     from budget_core.domain.clock import SystemClock
     from budget_core.domain.seeding import CounterSeeder
 
-    table = get_settings().table_name
+    table = settings_of(ApiSettings).table_name
     return CounterSeeder(
         rollups=DynamoDBRollupReader(dynamodb(), table, consistent=True),
         counters=DynamoDBCounterReader(dynamodb(), table),

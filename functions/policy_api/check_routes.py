@@ -27,7 +27,7 @@ from budget_core.domain.policy import Enforcement, Period, Scope
 from budget_core.domain.pricing.pricer import Pricer
 from budget_core.platform.http_api import current_principal, error_responses
 from budget_core.platform.observability import metrics
-from budget_core.platform.settings import get_settings
+from budget_core.platform.settings import ApiSettings, settings_of
 
 router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves its __init__ unannotated
 
@@ -118,7 +118,7 @@ class ReservationResponse(BaseModel):
 
 @lru_cache(maxsize=1)
 def budget_guard() -> BudgetGuard:
-    settings = get_settings()
+    settings = settings_of(ApiSettings)
     return BudgetGuard(
         configs=api_dependencies.tenant_configs(),
         counters=DynamoDBCounterReader(api_dependencies.dynamodb(), settings.table_name),

@@ -28,6 +28,9 @@ from budget_core.domain.auth import Action
 from budget_core.platform.http_api import current_principal, resolve_with_gate
 from budget_core.platform.http_errors import register_error_handlers
 from budget_core.platform.observability import logger, metrics
+from budget_core.platform.settings import ApiSettings, settings_of
+
+settings_of(ApiSettings)  # at init: a missing variable fails here, naming it
 
 app = APIGatewayHttpResolver(enable_validation=True)
 register_error_handlers(app)

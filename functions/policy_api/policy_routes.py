@@ -34,7 +34,7 @@ from budget_core.domain.policy_service import PolicyService
 from budget_core.domain.ports import PolicyQuery
 from budget_core.platform.http_api import current_principal, error_responses, etag, parse_if_match
 from budget_core.platform.observability import metrics
-from budget_core.platform.settings import get_settings
+from budget_core.platform.settings import ApiSettings, settings_of
 
 router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves its __init__ unannotated
 
@@ -88,7 +88,7 @@ class StatusResponse(BaseModel):
 
 @lru_cache(maxsize=1)
 def policy_service() -> PolicyService:
-    settings = get_settings()
+    settings = settings_of(ApiSettings)
     return PolicyService(
         repository=DynamoDBPolicyRepository(api_dependencies.dynamodb(), settings.table_name),
         publisher=EventBridgePublisher(api_dependencies.events(), settings.event_bus_name),
@@ -100,7 +100,7 @@ def policy_service() -> PolicyService:
 
 @lru_cache(maxsize=1)
 def budget_status() -> BudgetStatus:
-    settings = get_settings()
+    settings = settings_of(ApiSettings)
     return BudgetStatus(
         DynamoDBPolicyRepository(api_dependencies.dynamodb(), settings.table_name),
         DynamoDBCounterReader(api_dependencies.dynamodb(), settings.table_name),
@@ -149,7 +149,7 @@ def list_policies(
     status: Annotated[PolicyStatus | None, Query()] = None,
 ) -> Response[PolicyPage]:
     query = PolicyQuery(
-        limit=limit or get_settings().default_page_size,
+        limit=limit or settings_of(ApiSettings).default_page_size,
         next_token=next_token,
         scope_type=scope_type,
         scope_id=scope_id,

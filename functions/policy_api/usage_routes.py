@@ -21,7 +21,7 @@ from budget_core.domain.usage_queries import Spend, Summary, Trend, TrendGranula
 from budget_core.domain.usage_submission import MAX_EVENTS_PER_REQUEST, UsageSubmission
 from budget_core.platform.http_api import current_principal, error_responses, parse_moment
 from budget_core.platform.observability import metrics
-from budget_core.platform.settings import get_settings
+from budget_core.platform.settings import ApiSettings, settings_of
 
 router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves its __init__ unannotated
 
@@ -116,14 +116,14 @@ class TrendResponse(BaseModel):
 
 @lru_cache(maxsize=1)
 def usage_queries() -> UsageQueries:
-    return UsageQueries(DynamoDBRollupReader(api_dependencies.dynamodb(), get_settings().table_name))
+    return UsageQueries(
+        DynamoDBRollupReader(api_dependencies.dynamodb(), settings_of(ApiSettings).table_name)
+    )
 
 
 @lru_cache(maxsize=1)
 def usage_submission() -> UsageSubmission:
-    stream = get_settings().usage_stream_name
-    if stream is None:
-        raise RuntimeError("USAGE_STREAM_NAME is not set")
+    stream = settings_of(ApiSettings).usage_stream_name
     return UsageSubmission(KinesisUsageForwarder(api_dependencies.kinesis(), stream), SystemClock().now)
 
 

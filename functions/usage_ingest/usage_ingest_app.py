@@ -31,7 +31,7 @@ from budget_core.domain.pricing.pricer import Pricer
 from budget_core.domain.tenant_config_cache import CachedTenantConfig
 from budget_core.platform.batch import StagedBatchProcessor
 from budget_core.platform.observability import logger, metrics
-from budget_core.platform.settings import get_settings
+from budget_core.platform.settings import IngestSettings, settings_of
 
 
 class KinesisPayload(BaseModel):
@@ -52,14 +52,15 @@ class UsageStreamRecord(BaseModel):
     kinesis: KinesisPayload
 
 
+settings_of(IngestSettings)  # at init: a missing variable fails here, naming it
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
 def build_ingestor(dynamodb: Any, sqs: Any) -> UsageIngestor:
-    settings = get_settings()
-    if settings.usage_dead_letter_queue_url is None:
-        raise RuntimeError("USAGE_DLQ_URL is not set: rejected records would have nowhere to go")
+    settings = settings_of(IngestSettings)
     return UsageIngestor(
         configs=CachedTenantConfig(
             DynamoDBTenantConfigSource(dynamodb, settings.table_name), settings.tenant_config_ttl_seconds

@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
+import alert_redelivery_app
 import alerts_app
 import usage_ingest_app
 from budget_core.adapters.dynamodb_alert_claims import DynamoDBAlertClaims
@@ -382,8 +383,8 @@ def test_an_alert_left_pending_when_the_stream_gave_up_is_delivered_by_the_sweep
     assert aws.alerts() == []
     assert api("list_alerts").body["items"][0]["delivery"] == "pending"
     # When the scheduled sweep runs (twice)
-    first = alerts_app.redeliver_handler({"source": "aws.events"}, LocalLambdaContext())
-    second = alerts_app.redeliver_handler({"source": "aws.events"}, LocalLambdaContext())
+    first = alert_redelivery_app.handler({"source": "aws.events"}, LocalLambdaContext())
+    second = alert_redelivery_app.handler({"source": "aws.events"}, LocalLambdaContext())
     # Then the alert arrived once, and is no longer pending
     assert _received(aws) == [("2026-11", "actual", 50)]
     assert (first["sent"], second["leased"]) == (1, 0)
@@ -398,11 +399,11 @@ def test_the_sweep_skips_a_pending_alert_whose_policy_was_deleted(
 ) -> None:
     policy_id = pending_alert.policy_id
     assert api("delete_policy", policy_id=policy_id, drop_headers=("if-match",)).status == 204
-    report = alerts_app.redeliver_handler({}, LocalLambdaContext())
+    report = alert_redelivery_app.handler({}, LocalLambdaContext())
     assert (report["skipped"], report["sent"]) == (1, 0)
     assert aws.alerts() == []
     assert api("list_alerts").body["items"][0]["delivery"] == "skipped"
-    assert alerts_app.redeliver_handler({}, LocalLambdaContext())["leased"] == 0
+    assert alert_redelivery_app.handler({}, LocalLambdaContext())["leased"] == 0
 
 
 def test_a_claim_leased_by_a_deliverer_that_stopped_waits_for_its_lease_to_run_out(

@@ -167,6 +167,8 @@ class LocalStack:
                 "AWS_DEFAULT_REGION": config.region,
                 "AWS_REGION": config.region,
                 "AWS_ENDPOINT_URL": self.endpoint,
+                # the emulator's, not the template's: botocore's account-id endpoints bypass it
+                "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
             }
         )
         params = parameter_values(template)

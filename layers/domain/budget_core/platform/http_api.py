@@ -27,7 +27,7 @@ from budget_core.domain.errors import (
 )
 from budget_core.platform.http_errors import ErrorResponse, GatewayMessage, proxy_error, proxy_internal_error
 from budget_core.platform.observability import logger
-from budget_core.platform.settings import get_settings
+from budget_core.platform.settings import ApiSettings, settings_of
 
 PRINCIPAL = "principal"
 _ETAG = re.compile(r'^(?:W/)?(?:"([0-9]{1,18})"|([0-9]{1,18}))$')
@@ -49,7 +49,7 @@ def resolve_with_gate(
     ``before_routing`` gets the path Powertools will route on (the stage taken off) once the request
     passed the gate; if it raises, the caller gets the documented 500, as from a route.
     """
-    settings = get_settings()
+    settings = settings_of(ApiSettings)
     try:
         authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
         claims = (authorizer.get("jwt") or {}).get("claims") or {}
