@@ -76,7 +76,7 @@ def measure() -> dict[str, Any]:
     from moto import mock_aws
     from workload import stored_policy
 
-    from budget_core.adapters.dynamodb_policy_repository import DynamoDBPolicyRepository
+    from budget_core.adapters.policies.dynamodb_policy_repository import DynamoDBPolicyRepository
     from budget_service.kinesis_events import lambda_event as kinesis_event
     from budget_service.lambda_context import LocalLambdaContext
     from budget_service.moto_isolation import serialize_dynamodb_operations

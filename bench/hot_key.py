@@ -36,9 +36,9 @@ def _touches_per_batch(batch_size: int) -> tuple[int, int]:
     counter), from the ingest function's own planner."""
     from workload import events, policies_for, stored_policy
 
-    from budget_core.domain.accounting import PolicyCounterKey, PricedEvent, plan_commits
-    from budget_core.domain.ingestion import decode_event
-    from budget_core.domain.pricing.pricer import Pricer
+    from budget_core.domain.usage.accounting import PolicyCounterKey, PricedEvent, plan_commits
+    from budget_core.domain.usage.ingestion import decode_event
+    from budget_core.domain.usage.pricing.pricer import Pricer
 
     now = datetime.now(UTC)
     tenant = "tenant-acme"
@@ -64,10 +64,10 @@ def _counter_update_wcu() -> int:
     from dynamodb_item_size import item_size, write_units
     from workload import policies_for, stored_policy
 
-    from budget_core.adapters.counter_items import counter_item_key, counter_snapshot
-    from budget_core.adapters.dynamodb_codec import to_item
-    from budget_core.domain.accounting import PolicyCounterKey
-    from budget_core.domain.periods import period_window
+    from budget_core.adapters.checks.counter_items import counter_item_key, counter_snapshot
+    from budget_core.adapters.shared.dynamodb_codec import to_item
+    from budget_core.domain.shared.periods import period_window
+    from budget_core.domain.usage.accounting import PolicyCounterKey
 
     now = datetime.now(UTC)
     policy = stored_policy(policies_for("tenant-acme")[0], "tenant-acme", now)

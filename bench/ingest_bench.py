@@ -80,7 +80,7 @@ class RequestCounter:
 
 
 def _create_policies(client: Any, table: str) -> None:
-    from budget_core.adapters.dynamodb_policy_repository import DynamoDBPolicyRepository
+    from budget_core.adapters.policies.dynamodb_policy_repository import DynamoDBPolicyRepository
 
     repository = DynamoDBPolicyRepository(client, table)
     now = datetime.now(UTC)
@@ -145,11 +145,11 @@ def measure_requests(with_naive: bool = True, distinct_labels: int | None = None
         if not with_naive:
             return _report(ours, None)
         # The naive design, same events, same code, one event per transaction.
-        from budget_core.adapters.dynamodb_tenant_config import DynamoDBTenantConfigSource
-        from budget_core.adapters.dynamodb_usage_ledger import DynamoDBUsageLedger
-        from budget_core.domain.accounting import PricedEvent, plan_commits
-        from budget_core.domain.ingestion import decode_event
-        from budget_core.domain.pricing.pricer import Pricer
+        from budget_core.adapters.policies.dynamodb_tenant_config import DynamoDBTenantConfigSource
+        from budget_core.adapters.usage.dynamodb_usage_ledger import DynamoDBUsageLedger
+        from budget_core.domain.usage.accounting import PricedEvent, plan_commits
+        from budget_core.domain.usage.ingestion import decode_event
+        from budget_core.domain.usage.pricing.pricer import Pricer
 
         naive_client = boto3.client("dynamodb", region_name=REGION)
         provision(
@@ -201,10 +201,10 @@ def _report(ours: dict[str, Any], naive: dict[str, Any] | None) -> dict[str, Any
 
 
 def measure_cpu() -> dict[str, Any]:
-    from budget_core.domain.accounting import PricedEvent, plan_commits
-    from budget_core.domain.ingestion import decode_event
-    from budget_core.domain.ingestion_ports import Rejection
-    from budget_core.domain.pricing.pricer import Pricer
+    from budget_core.domain.usage.accounting import PricedEvent, plan_commits
+    from budget_core.domain.usage.ingestion import decode_event
+    from budget_core.domain.usage.ports import Rejection
+    from budget_core.domain.usage.pricing.pricer import Pricer
 
     now = datetime.now(UTC)
     records = events(CPU_RECORDS, seed=5, now=now)

@@ -98,8 +98,8 @@ def events(count: int, seed: int = 1, now: datetime | None = None) -> list[bytes
 
 def stored_policy(body: dict[str, Any], tenant: str, now: datetime) -> Any:
     """A Policy as the API would store it (server-made id, version 1)."""
-    from budget_core.domain.ids import new_id
-    from budget_core.domain.policy import NewPolicy, Policy
+    from budget_core.domain.policies.policy import NewPolicy, Policy
+    from budget_core.domain.shared.ids import new_id
 
     fields = NewPolicy.model_validate(body).model_dump()
     return Policy(

@@ -11,11 +11,11 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from budget_core.adapters.dynamodb_alert_claims import DynamoDBAlertClaims
-from budget_core.adapters.eventbridge_budget_events import EventBridgeBudgetEvents
-from budget_core.adapters.sns_alert_notifier import SnsAlertNotifier
-from budget_core.domain.alert_service import AlertService, ThresholdReport
-from budget_core.domain.alerting import ForecastRule
+from budget_core.adapters.alerts.dynamodb_alert_claims import DynamoDBAlertClaims
+from budget_core.adapters.alerts.eventbridge_budget_events import EventBridgeBudgetEvents
+from budget_core.adapters.alerts.sns_alert_notifier import SnsAlertNotifier
+from budget_core.domain.alerts.rules import ForecastRule
+from budget_core.domain.alerts.service import AlertService, ThresholdReport
 from budget_core.platform.observability import metrics
 from budget_core.platform.settings import AlertDeliverySettings, settings_of
 

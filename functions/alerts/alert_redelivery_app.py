@@ -18,7 +18,7 @@ settings_of(AlertDeliverySettings)  # at init: a missing variable fails here, na
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     del event, context
-    from budget_core.adapters.dynamodb_policy_repository import DynamoDBPolicyRepository
+    from budget_core.adapters.policies.dynamodb_policy_repository import DynamoDBPolicyRepository
 
     policies = DynamoDBPolicyRepository(dynamodb(), settings_of(AlertDeliverySettings).table_name)
     report = alert_service().redeliver_pending(policies)

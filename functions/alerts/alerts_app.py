@@ -24,15 +24,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
 from alert_delivery import alert_service, count_report, now
-from budget_core.adapters.counter_images import counter_from_image
-from budget_core.domain.alert_service import AlertDeliveryIncomplete
-from budget_core.domain.alerting import CounterSnapshot
+from budget_core.adapters.alerts.counter_images import counter_from_image
+from budget_core.domain.alerts.rules import CounterSnapshot
+from budget_core.domain.alerts.service import AlertDeliveryIncomplete
 from budget_core.platform.batch import RetryLater
 from budget_core.platform.observability import logger, metrics
 from budget_core.platform.settings import AlertSettings, settings_of
 
 if TYPE_CHECKING:
-    from budget_core.adapters.sqs_dead_letters import SqsDeadLetters
+    from budget_core.adapters.usage.sqs_dead_letters import SqsDeadLetters
 
 settings_of(AlertSettings)  # at init: a missing variable fails here, naming it
 
@@ -57,7 +57,7 @@ class TableStreamRecord(BaseModel):
 
 @lru_cache(maxsize=1)
 def dead_letters() -> SqsDeadLetters:
-    from budget_core.adapters.sqs_dead_letters import SqsDeadLetters  # rare: off the cold start
+    from budget_core.adapters.usage.sqs_dead_letters import SqsDeadLetters  # rare: off the cold start
 
     url = settings_of(AlertSettings).alert_dead_letter_queue_url
     return SqsDeadLetters(boto3.client("sqs"), url, "AlertFunction", now)
@@ -131,7 +131,7 @@ def handle_record(record: TableStreamRecord) -> None:
 
 
 def _dead_letter(record: TableStreamRecord, reason: str) -> None:
-    from budget_core.domain.ingestion_ports import Rejection
+    from budget_core.domain.usage.ports import Rejection
 
     raw = json.dumps(record.model_dump(mode="json"), separators=(",", ":")).encode()
     unsent = dead_letters().send([Rejection(record.dynamodb.SequenceNumber, reason, raw)])

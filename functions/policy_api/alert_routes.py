@@ -12,11 +12,11 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel
 
-from budget_core.adapters.dynamodb_alert_history import DynamoDBAlertHistory
-from budget_core.domain.alert_history import AlertHistory, AlertQuery, AlertRecord
-from budget_core.domain.clock import as_utc
-from budget_core.domain.money import Money
-from budget_core.domain.policy import POLICY_ID, Period, Scope
+from budget_core.adapters.alerts.dynamodb_alert_history import DynamoDBAlertHistory
+from budget_core.domain.alerts.history import AlertHistory, AlertQuery, AlertRecord
+from budget_core.domain.policies.policy import POLICY_ID, Period, Scope
+from budget_core.domain.shared.clock import as_utc
+from budget_core.domain.shared.money import Money
 from budget_core.platform.http_api import current_principal, error_responses, parse_moment
 from budget_core.platform.settings import ApiSettings, settings_of
 

@@ -13,8 +13,8 @@ import boto3
 from budget_core.platform.settings import ApiSettings, settings_of
 
 if TYPE_CHECKING:
-    from budget_core.domain.seeding import CounterSeeder
-    from budget_core.domain.tenant_config_cache import CachedTenantConfig
+    from budget_core.domain.checks.seeding import CounterSeeder
+    from budget_core.domain.policies.tenant_config_cache import CachedTenantConfig
 
 
 @lru_cache(maxsize=1)
@@ -39,8 +39,8 @@ def tenant_configs() -> CachedTenantConfig:
     Imported here, not at the top: only the policy and check routes use it, and the policy model it
     brings costs a usage or alert request's cold start ~30 ms for nothing.
     """
-    from budget_core.adapters.dynamodb_tenant_config import DynamoDBTenantConfigSource
-    from budget_core.domain.tenant_config_cache import CachedTenantConfig
+    from budget_core.adapters.policies.dynamodb_tenant_config import DynamoDBTenantConfigSource
+    from budget_core.domain.policies.tenant_config_cache import CachedTenantConfig
 
     settings = settings_of(ApiSettings)
     source = DynamoDBTenantConfigSource(dynamodb(), settings.table_name)
@@ -51,10 +51,10 @@ def tenant_configs() -> CachedTenantConfig:
 def counter_seeder() -> CounterSeeder:
     """Adds the spend recorded before a policy (or its new scope) to its counter: used by the policy
     writes and, for a counter whose seeding was interrupted, by checks and status reads."""
-    from budget_core.adapters.dynamodb_budget_store import DynamoDBCounterReader, DynamoDBSeedStore
-    from budget_core.adapters.dynamodb_rollup_reader import DynamoDBRollupReader
-    from budget_core.domain.clock import SystemClock
-    from budget_core.domain.seeding import CounterSeeder
+    from budget_core.adapters.checks.dynamodb_budget_store import DynamoDBCounterReader, DynamoDBSeedStore
+    from budget_core.adapters.usage.dynamodb_rollup_reader import DynamoDBRollupReader
+    from budget_core.domain.checks.seeding import CounterSeeder
+    from budget_core.domain.shared.clock import SystemClock
 
     table = settings_of(ApiSettings).table_name
     return CounterSeeder(

@@ -12,8 +12,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
 from pydantic import BaseModel
 
-from budget_core.adapters.dynamodb_budget_store import DynamoDBCounterReader, DynamoDBReservationStore
-from budget_core.domain.budget_checks import (
+from budget_core.adapters.checks.dynamodb_budget_store import DynamoDBCounterReader, DynamoDBReservationStore
+from budget_core.domain.checks.service import (
     BudgetGuard,
     CheckRequest,
     CheckResult,
@@ -21,10 +21,10 @@ from budget_core.domain.budget_checks import (
     Reservation,
     ReservationRequest,
 )
-from budget_core.domain.clock import SystemClock
-from budget_core.domain.money import Money
-from budget_core.domain.policy import Enforcement, Period, Scope
-from budget_core.domain.pricing.pricer import Pricer
+from budget_core.domain.policies.policy import Enforcement, Period, Scope
+from budget_core.domain.shared.clock import SystemClock
+from budget_core.domain.shared.money import Money
+from budget_core.domain.usage.pricing.pricer import Pricer
 from budget_core.platform.http_api import current_principal, error_responses
 from budget_core.platform.observability import metrics
 from budget_core.platform.settings import ApiSettings, settings_of

@@ -24,7 +24,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from budget_core.domain.auth import Action
+from budget_core.domain.shared.auth import Action
 from budget_core.platform.http_api import current_principal, resolve_with_gate
 from budget_core.platform.http_errors import register_error_handlers
 from budget_core.platform.observability import logger, metrics

@@ -13,14 +13,12 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from pydantic import BaseModel
 
-from budget_core.adapters.dynamodb_budget_store import DynamoDBCounterReader
-from budget_core.adapters.dynamodb_policy_repository import DynamoDBPolicyRepository
-from budget_core.adapters.dynamodb_tenant_config import DynamoDBTenantConfigSource
-from budget_core.adapters.eventbridge_publisher import EventBridgePublisher
-from budget_core.domain.budget_status import BudgetStatus, PolicyStatusView
-from budget_core.domain.clock import SystemClock
-from budget_core.domain.money import Money
-from budget_core.domain.policy import (
+from budget_core.adapters.checks.dynamodb_budget_store import DynamoDBCounterReader
+from budget_core.adapters.policies.dynamodb_policy_repository import DynamoDBPolicyRepository
+from budget_core.adapters.policies.dynamodb_tenant_config import DynamoDBTenantConfigSource
+from budget_core.adapters.policies.eventbridge_publisher import EventBridgePublisher
+from budget_core.domain.checks.status import BudgetStatus, PolicyStatusView
+from budget_core.domain.policies.policy import (
     AlertSettings,
     Enforcement,
     NewPolicy,
@@ -30,8 +28,10 @@ from budget_core.domain.policy import (
     PolicyStatus,
     ScopeType,
 )
-from budget_core.domain.policy_service import PolicyService
-from budget_core.domain.ports import PolicyQuery
+from budget_core.domain.policies.ports import PolicyQuery
+from budget_core.domain.policies.service import PolicyService
+from budget_core.domain.shared.clock import SystemClock
+from budget_core.domain.shared.money import Money
 from budget_core.platform.http_api import current_principal, error_responses, etag, parse_if_match
 from budget_core.platform.observability import metrics
 from budget_core.platform.settings import ApiSettings, settings_of

@@ -12,13 +12,13 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from budget_core.adapters.dynamodb_rollup_reader import DynamoDBRollupReader
-from budget_core.adapters.kinesis_usage_forwarder import KinesisUsageForwarder
-from budget_core.domain.clock import SystemClock
-from budget_core.domain.errors import ValidationFailed, validation_details
-from budget_core.domain.money import Money
-from budget_core.domain.usage_queries import Spend, Summary, Trend, TrendGranularity, UsageQueries, UsageQuery
-from budget_core.domain.usage_submission import MAX_EVENTS_PER_REQUEST, UsageSubmission
+from budget_core.adapters.usage.dynamodb_rollup_reader import DynamoDBRollupReader
+from budget_core.adapters.usage.kinesis_usage_forwarder import KinesisUsageForwarder
+from budget_core.domain.shared.clock import SystemClock
+from budget_core.domain.shared.errors import ValidationFailed, validation_details
+from budget_core.domain.shared.money import Money
+from budget_core.domain.usage.queries import Spend, Summary, Trend, TrendGranularity, UsageQueries, UsageQuery
+from budget_core.domain.usage.submission import MAX_EVENTS_PER_REQUEST, UsageSubmission
 from budget_core.platform.http_api import current_principal, error_responses, parse_moment
 from budget_core.platform.observability import metrics
 from budget_core.platform.settings import ApiSettings, settings_of

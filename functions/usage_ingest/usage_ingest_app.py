@@ -21,14 +21,14 @@ from aws_lambda_powertools.utilities.batch import EventType, process_partial_res
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
-from budget_core.adapters.dynamodb_settlements import DynamoDBReservationLookup
-from budget_core.adapters.dynamodb_tenant_config import DynamoDBTenantConfigSource
-from budget_core.adapters.dynamodb_usage_ledger import DynamoDBUsageLedger
-from budget_core.adapters.sqs_dead_letters import SqsDeadLetters
-from budget_core.domain.ingestion import UsageIngestor
-from budget_core.domain.ingestion_ports import EarlierPeriodSeeder, Rejection
-from budget_core.domain.pricing.pricer import Pricer
-from budget_core.domain.tenant_config_cache import CachedTenantConfig
+from budget_core.adapters.checks.dynamodb_settlements import DynamoDBReservationLookup
+from budget_core.adapters.policies.dynamodb_tenant_config import DynamoDBTenantConfigSource
+from budget_core.adapters.usage.dynamodb_usage_ledger import DynamoDBUsageLedger
+from budget_core.adapters.usage.sqs_dead_letters import SqsDeadLetters
+from budget_core.domain.policies.tenant_config_cache import CachedTenantConfig
+from budget_core.domain.usage.ingestion import UsageIngestor
+from budget_core.domain.usage.ports import EarlierPeriodSeeder, Rejection
+from budget_core.domain.usage.pricing.pricer import Pricer
 from budget_core.platform.batch import StagedBatchProcessor
 from budget_core.platform.observability import logger, metrics
 from budget_core.platform.settings import IngestSettings, settings_of
@@ -80,9 +80,9 @@ def build_ingestor(dynamodb: Any, sqs: Any) -> UsageIngestor:
 def _seeder(dynamodb: Any, table: str) -> EarlierPeriodSeeder:
     """Seeds a counter a late event opened in a period before its policy: built on first use,
     so that its imports stay off the cold start."""
-    from budget_core.adapters.dynamodb_budget_store import DynamoDBCounterReader, DynamoDBSeedStore
-    from budget_core.adapters.dynamodb_rollup_reader import DynamoDBRollupReader
-    from budget_core.domain.seeding import CounterSeeder
+    from budget_core.adapters.checks.dynamodb_budget_store import DynamoDBCounterReader, DynamoDBSeedStore
+    from budget_core.adapters.usage.dynamodb_rollup_reader import DynamoDBRollupReader
+    from budget_core.domain.checks.seeding import CounterSeeder
 
     return CounterSeeder(
         rollups=DynamoDBRollupReader(dynamodb, table, consistent=True),

@@ -15,10 +15,10 @@ import pytest
 import alert_redelivery_app
 import alerts_app
 import usage_ingest_app
-from budget_core.adapters.dynamodb_alert_claims import DynamoDBAlertClaims
-from budget_core.adapters.dynamodb_codec import from_item
-from budget_core.adapters.dynamodb_policy_repository import DynamoDBPolicyRepository
-from budget_core.domain.alerting import detect_crossings
+from budget_core.adapters.alerts.dynamodb_alert_claims import DynamoDBAlertClaims
+from budget_core.adapters.policies.dynamodb_policy_repository import DynamoDBPolicyRepository
+from budget_core.adapters.shared.dynamodb_codec import from_item
+from budget_core.domain.alerts.rules import detect_crossings
 from budget_service.lambda_context import LocalLambdaContext
 from budget_service.sample_events import load_event
 from tests.integration.conftest import ApiResponse

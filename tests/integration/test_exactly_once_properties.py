@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import usage_ingest_app
-from budget_core.adapters.dynamodb_policy_repository import DynamoDBPolicyRepository
-from budget_core.domain.periods import period_key
-from budget_core.domain.policy import NewPolicy, Period, Policy
+from budget_core.adapters.policies.dynamodb_policy_repository import DynamoDBPolicyRepository
+from budget_core.domain.policies.policy import NewPolicy, Period, Policy
+from budget_core.domain.shared.periods import period_key
 from tests.support.aws import REGION, TABLE_NAME, AwsResources
 from tests.support.flaky_client import FlakyClient, throttled
 from tests.support.ledger_reads import daily_rollup, spent

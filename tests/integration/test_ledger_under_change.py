@@ -353,7 +353,7 @@ def test_a_policy_that_would_make_an_event_uncountable_is_refused_naming_the_ove
     api: Api, usage: Usage
 ) -> None:
     # Given as many overlapping policies as one event's commit can count
-    from budget_core.domain.overlap import MAX_POLICIES_PER_EVENT
+    from budget_core.domain.policies.overlap import MAX_POLICIES_PER_EVENT
 
     bodies = _overlapping_bodies()
     created = []
@@ -382,7 +382,7 @@ def test_a_policy_that_would_make_an_event_uncountable_is_refused_naming_the_ove
 
 
 def test_an_edit_that_would_overlap_too_many_is_refused(api: Api) -> None:
-    from budget_core.domain.overlap import MAX_POLICIES_PER_EVENT
+    from budget_core.domain.policies.overlap import MAX_POLICIES_PER_EVENT
 
     bodies = _overlapping_bodies()
     for body in bodies[:MAX_POLICIES_PER_EVENT]:
@@ -582,12 +582,12 @@ def test_free_form_labels_never_outgrow_an_item_and_every_cent_stays_attributed(
 def test_two_writers_admitting_labels_into_one_item_never_pass_its_room(aws: AwsResources) -> None:
     """Two ingest instances (each its own memory of the items) race for one rollup's room."""
     from bench.dynamodb_item_size import item_size
-    from budget_core.adapters.dynamodb_usage_ledger import DynamoDBUsageLedger
-    from budget_core.adapters.keys import rollup_key
-    from budget_core.adapters.rollup_labels import SCOPE_ROOM, USED_ATTRIBUTE
-    from budget_core.domain.accounting import PricedEvent, plan_commits
-    from budget_core.domain.ingestion import decode_event
-    from budget_core.domain.pricing.quote import PriceQuote
+    from budget_core.adapters.shared.keys import rollup_key
+    from budget_core.adapters.usage.dynamodb_usage_ledger import DynamoDBUsageLedger
+    from budget_core.adapters.usage.rollup_labels import SCOPE_ROOM, USED_ATTRIBUTE
+    from budget_core.domain.usage.accounting import PricedEvent, plan_commits
+    from budget_core.domain.usage.ingestion import decode_event
+    from budget_core.domain.usage.pricing.quote import PriceQuote
 
     # Given two ledgers, each believing the user's daily rollup is empty
     writers = [

@@ -10,9 +10,9 @@ from typing import Any
 import policy_routes
 import pytest
 
-from budget_core.domain.auth import Principal, Role
-from budget_core.domain.errors import PolicyConflict
-from budget_core.domain.policy import NewPolicy
+from budget_core.domain.policies.policy import NewPolicy
+from budget_core.domain.shared.auth import Principal, Role
+from budget_core.domain.shared.errors import PolicyConflict
 from budget_service.sample_events import api_event, load_event
 from tests.integration.conftest import ApiResponse, invoke_api
 from tests.support.aws import TABLE_NAME, AwsResources

@@ -10,10 +10,10 @@ import boto3
 import policy_routes
 import pytest
 
-from budget_core.adapters.dynamodb_policy_repository import DynamoDBPolicyRepository
-from budget_core.adapters.eventbridge_publisher import EventBridgePublisher
-from budget_core.domain.clock import SystemClock
-from budget_core.domain.policy_service import PolicyService
+from budget_core.adapters.policies.dynamodb_policy_repository import DynamoDBPolicyRepository
+from budget_core.adapters.policies.eventbridge_publisher import EventBridgePublisher
+from budget_core.domain.policies.service import PolicyService
+from budget_core.domain.shared.clock import SystemClock
 from budget_service.sample_events import api_event
 from tests.integration.conftest import ApiResponse, invoke_api
 from tests.support.aws import EVENT_BUS_NAME, REGION, TABLE_NAME, AwsResources

@@ -14,9 +14,9 @@ import check_routes
 import policy_routes
 import pytest
 
-from budget_core.domain.auth import Principal, Role
-from budget_core.domain.budget_checks import ReservationRequest
-from budget_core.domain.errors import BudgetExceeded
+from budget_core.domain.checks.service import ReservationRequest
+from budget_core.domain.shared.auth import Principal, Role
+from budget_core.domain.shared.errors import BudgetExceeded
 from tests.integration.conftest import ApiResponse
 from tests.support.aws import TABLE_NAME, AwsResources
 from tests.support.ledger_reads import policy_counter
@@ -208,10 +208,13 @@ def test_a_released_reservation_settled_later_takes_nothing_off_twice(
 def test_ten_thousand_live_holds_keep_the_counter_item_small(api: Api, aws: AwsResources) -> None:
     """Moto does not enforce DynamoDB's 400 KB item limit: the item's size is measured here."""
     from bench.dynamodb_item_size import item_size
-    from budget_core.adapters.dynamodb_budget_store import DynamoDBCounterReader, DynamoDBReservationStore
-    from budget_core.adapters.dynamodb_tenant_config import DynamoDBTenantConfigSource
-    from budget_core.domain.budget_checks import Reservation
-    from budget_core.domain.spend import CounterState, counter_key, hold_expiry
+    from budget_core.adapters.checks.dynamodb_budget_store import (
+        DynamoDBCounterReader,
+        DynamoDBReservationStore,
+    )
+    from budget_core.adapters.policies.dynamodb_tenant_config import DynamoDBTenantConfigSource
+    from budget_core.domain.checks.service import Reservation
+    from budget_core.domain.checks.spend import CounterState, counter_key, hold_expiry
 
     # Given a policy, and 10,000 holds placed on its counter over an hour, each with the store's own
     # conditional transaction (the counter's rev tracked here instead of read back each time)

@@ -112,9 +112,9 @@ def test_records_the_stream_rejects_are_retried_until_they_are_in(
     import boto3
     import usage_routes
 
-    from budget_core.adapters.kinesis_usage_forwarder import KinesisUsageForwarder
-    from budget_core.domain.clock import SystemClock
-    from budget_core.domain.usage_submission import UsageSubmission
+    from budget_core.adapters.usage.kinesis_usage_forwarder import KinesisUsageForwarder
+    from budget_core.domain.shared.clock import SystemClock
+    from budget_core.domain.usage.submission import UsageSubmission
     from tests.support.aws import REGION
     from tests.support.flaky_client import FlakyClient, reject_every_other_record
 
@@ -138,9 +138,9 @@ def test_records_the_stream_keeps_rejecting_are_reported_as_failed(
     import boto3
     import usage_routes
 
-    from budget_core.adapters.kinesis_usage_forwarder import KinesisUsageForwarder
-    from budget_core.domain.clock import SystemClock
-    from budget_core.domain.usage_submission import UsageSubmission
+    from budget_core.adapters.usage.kinesis_usage_forwarder import KinesisUsageForwarder
+    from budget_core.domain.shared.clock import SystemClock
+    from budget_core.domain.usage.submission import UsageSubmission
     from tests.support.aws import REGION
     from tests.support.flaky_client import FlakyClient, reject_all_records, reject_every_other_record
 

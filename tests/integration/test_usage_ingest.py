@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from budget_core.adapters.dynamodb_codec import to_item
-from budget_core.adapters.keys import price_override_key
+from budget_core.adapters.shared.dynamodb_codec import to_item
+from budget_core.adapters.shared.keys import price_override_key
 from tests.integration.conftest import ApiResponse
 from tests.support.aws import TABLE_NAME, AwsResources
 from tests.support.ledger_reads import daily_rollup, policy_counter, quarter_rollup, spent, usage_record

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from budget_core.domain.alerting import CounterSnapshot, ForecastRule
+from budget_core.domain.alerts.rules import CounterSnapshot, ForecastRule
 
 RULE = ForecastRule(min_elapsed_fraction=Decimal("0.1"), min_spent_percent=Decimal(10))
 NOV_START = datetime(2026, 11, 1, tzinfo=UTC)

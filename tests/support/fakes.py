@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from budget_core.domain.errors import ConcurrentModification, NotFound, PolicyConflict
-from budget_core.domain.lifecycle import PolicyLifecycleEvent
-from budget_core.domain.policy import Policy
-from budget_core.domain.ports import Page, PolicyQuery
+from budget_core.domain.policies.lifecycle import PolicyLifecycleEvent
+from budget_core.domain.policies.policy import Policy
+from budget_core.domain.policies.ports import Page, PolicyQuery
+from budget_core.domain.shared.errors import ConcurrentModification, NotFound, PolicyConflict
 
 
 @dataclass

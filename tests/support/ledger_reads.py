@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from budget_core.adapters.dynamodb_codec import from_item, to_item
-from budget_core.adapters.keys import policy_counter_key, rollup_key, usage_event_key
+from budget_core.adapters.shared.dynamodb_codec import from_item, to_item
+from budget_core.adapters.shared.keys import policy_counter_key, rollup_key, usage_event_key
 from tests.support.aws import TABLE_NAME, AwsResources
 
 

@@ -11,7 +11,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from budget_core.domain.accounting import (
+from budget_core.domain.policies.policy import NewPolicy, Policy
+from budget_core.domain.usage.accounting import (
     PolicyCounterKey,
     PricedEvent,
     RollupKey,
@@ -20,9 +21,8 @@ from budget_core.domain.accounting import (
     targets_of,
     without,
 )
-from budget_core.domain.policy import NewPolicy, Policy
-from budget_core.domain.pricing.quote import PriceQuote
-from budget_core.domain.usage import UsageEvent
+from budget_core.domain.usage.event import UsageEvent
+from budget_core.domain.usage.pricing.quote import PriceQuote
 
 NOW = datetime(2026, 11, 29, 18, 20, tzinfo=UTC)
 

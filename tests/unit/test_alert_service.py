@@ -7,14 +7,14 @@ from dataclasses import dataclass, field, replace
 
 import pytest
 
-from budget_core.domain.alert_service import (
+from budget_core.domain.alerts.rules import Alert
+from budget_core.domain.alerts.service import (
     AlertDeliveryIncomplete,
     AlertService,
     ClaimedAlert,
     ClaimOutcome,
     DeliveryFailed,
 )
-from budget_core.domain.alerting import Alert
 from tests.support.counters import counter
 from tests.support.fakes import InMemoryPolicyRepository, stored_policy
 

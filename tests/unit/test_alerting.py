@@ -5,7 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from budget_core.domain.alerting import AlertKind, CounterSnapshot, ForecastRule, alert_id, detect_crossings
+from budget_core.domain.alerts.rules import (
+    AlertKind,
+    CounterSnapshot,
+    ForecastRule,
+    alert_id,
+    detect_crossings,
+)
 from tests.support.counters import RULE, counter
 
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from budget_core.domain.auth import Action, Principal, Role, parse_roles, principal_from_claims
-from budget_core.domain.errors import Forbidden
+from budget_core.domain.shared.auth import Action, Principal, Role, parse_roles, principal_from_claims
+from budget_core.domain.shared.errors import Forbidden
 
 
 @pytest.mark.parametrize(

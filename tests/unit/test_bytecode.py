@@ -72,7 +72,7 @@ def test_the_bytecode_is_used_where_nothing_can_be_written(build_dir: Path) -> N
     loaded = {line.split("'")[1] for line in completed.stderr.splitlines() if "code object from" in line}
     for source in (
         build_dir / "AlertFunction" / "alerts_app.py",
-        build_dir / "DomainLayer" / "python" / "budget_core" / "domain" / "alerting.py",
+        build_dir / "DomainLayer" / "python" / "budget_core" / "domain" / "alerts" / "rules.py",
     ):
         assert cache_from_source(str(source)) in loaded
 

@@ -8,16 +8,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from budget_core.domain.accounting import Commit
-from budget_core.domain.errors import StoreUnavailable
-from budget_core.domain.ingestion import UsageIngestor
-from budget_core.domain.ingestion_ports import (
+from budget_core.domain.shared.errors import StoreUnavailable
+from budget_core.domain.usage.accounting import Commit
+from budget_core.domain.usage.ingestion import UsageIngestor
+from budget_core.domain.usage.ports import (
     Rejection,
     StaleConfiguration,
     TenantBudgetConfig,
     UncommittableCommit,
 )
-from budget_core.domain.pricing.pricer import Pricer
+from budget_core.domain.usage.pricing.pricer import Pricer
 
 NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
 
@@ -135,7 +135,7 @@ def test_rejections_go_to_the_dead_letters_and_are_retried_only_if_they_could_no
 
 
 def test_an_event_under_more_budgets_than_a_transaction_holds_is_dead_lettered_not_retried() -> None:
-    from budget_core.domain.policy import NewPolicy, Policy
+    from budget_core.domain.policies.policy import NewPolicy, Policy
 
     # Given 100 tenant-wide policies (each event moves 100 counters plus its rollups)
     policies = []

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from budget_core.domain.money import format_money, parse_money
+from budget_core.domain.shared.money import format_money, parse_money
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from budget_core.domain.overlap import largest_overlap
+from budget_core.domain.policies.overlap import largest_overlap
 from tests.support.fakes import stored_policy
 
 

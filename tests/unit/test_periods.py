@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from budget_core.domain.periods import period_key, period_window
-from budget_core.domain.policy import Period
+from budget_core.domain.policies.policy import Period
+from budget_core.domain.shared.periods import period_key, period_window
 
 
 @pytest.mark.parametrize(

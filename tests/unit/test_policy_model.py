@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from budget_core.domain.policy import NewPolicy, Policy, PolicyPatch
+from budget_core.domain.policies.policy import NewPolicy, Policy, PolicyPatch
 
 VALID: dict[str, Any] = {
     "name": "Research monthly",

@@ -4,12 +4,12 @@ from typing import Any
 
 import pytest
 
-from budget_core.domain.auth import Principal, Role
-from budget_core.domain.errors import ConcurrentModification, Forbidden, NotFound, PreconditionFailed
-from budget_core.domain.lifecycle import PolicyEventType
-from budget_core.domain.policy import NewPolicy, PolicyPatch
-from budget_core.domain.policy_service import PolicyService
-from budget_core.domain.ports import PolicyQuery
+from budget_core.domain.policies.lifecycle import PolicyEventType
+from budget_core.domain.policies.policy import NewPolicy, PolicyPatch
+from budget_core.domain.policies.ports import PolicyQuery
+from budget_core.domain.policies.service import PolicyService
+from budget_core.domain.shared.auth import Principal, Role
+from budget_core.domain.shared.errors import ConcurrentModification, Forbidden, NotFound, PreconditionFailed
 from tests.support.fakes import InMemoryPolicyRepository, RecordingPublisher, SteppingClock
 
 ADMIN = Principal("acme", frozenset({Role.ADMIN}), "alice")

@@ -9,11 +9,11 @@ from genai_prices import Usage, calc_price
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from budget_core.domain.pricing.image_prices import IMAGE_PRICES
-from budget_core.domain.pricing.overrides import PriceOverride
-from budget_core.domain.pricing.pricer import Pricer
-from budget_core.domain.pricing.token_prices import TokenCatalogue
-from budget_core.domain.usage import TokenAndImageUsage, UsageEvent
+from budget_core.domain.usage.event import TokenAndImageUsage, UsageEvent
+from budget_core.domain.usage.pricing.image_prices import IMAGE_PRICES
+from budget_core.domain.usage.pricing.overrides import PriceOverride
+from budget_core.domain.usage.pricing.pricer import Pricer
+from budget_core.domain.usage.pricing.token_prices import TokenCatalogue
 
 AT = datetime(2026, 11, 29, 10, tzinfo=UTC)
 CONTEXT = {"now": AT}

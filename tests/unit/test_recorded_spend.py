@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from budget_core.domain.accounting import Granularity, UsageLabel
-from budget_core.domain.policy import NewPolicy, Policy
-from budget_core.domain.seeding import recorded_spend
-from budget_core.domain.usage_queries import RollupRow, Spend, rollup_rows
+from budget_core.domain.checks.seeding import recorded_spend
+from budget_core.domain.policies.policy import NewPolicy, Policy
+from budget_core.domain.usage.accounting import Granularity, UsageLabel
+from budget_core.domain.usage.queries import RollupRow, Spend, rollup_rows
 
 NOW = datetime(2026, 11, 29, 18, 20, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from budget_core.adapters.rollup_labels import (
+from budget_core.adapters.usage.rollup_labels import (
     HARD_ROOM,
     USED_ATTRIBUTE,
     KnownLabels,
@@ -18,7 +18,7 @@ from budget_core.adapters.rollup_labels import (
     plan_labels,
     stem_of,
 )
-from budget_core.domain.accounting import Breakdown, UsageLabel
+from budget_core.domain.usage.accounting import Breakdown, UsageLabel
 
 
 def _label(model: str, operation: str = "chat") -> UsageLabel:

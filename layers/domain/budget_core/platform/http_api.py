@@ -16,8 +16,8 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from budget_core.domain.auth import Principal, principal_from_claims
-from budget_core.domain.errors import (
+from budget_core.domain.shared.auth import Principal, principal_from_claims
+from budget_core.domain.shared.errors import (
     DomainError,
     InvalidJson,
     InvalidRequest,

@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
-from budget_core.domain.errors import (
+from budget_core.domain.shared.errors import (
     BudgetExceeded,
     ConcurrentModification,
     DomainError,

@@ -1,0 +1,1 @@
+"""Checks: counters and holds on the BudgetTable, reservations and their settlement."""

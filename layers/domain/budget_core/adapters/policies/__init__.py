@@ -1,0 +1,1 @@
+"""Policies on the BudgetTable, the tenant's configuration read, lifecycle events on EventBridge."""

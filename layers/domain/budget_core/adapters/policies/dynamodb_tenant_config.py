@@ -1,0 +1,101 @@
+"""Everything ingestion and checks need to know about a tenant, in one Query.
+
+Policies (``POLICY#...``) and price overrides (``PRICE#...``) sit side by side in the tenant's
+partition; one key-range query returns both and nothing else (slots sort after them).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from budget_core.adapters.policies.policy_items import policy_from_item
+from budget_core.adapters.shared.aws_errors import guarded
+from budget_core.adapters.shared.dynamodb_codec import from_item, to_item
+from budget_core.adapters.shared.keys import (
+    CONFIG_SK,
+    POLICY_PREFIX,
+    PRICE_PREFIX,
+    tenant_config_key,
+    tenant_pk,
+)
+from budget_core.domain.usage.ports import (
+    TenantBudgetConfig,
+)
+from budget_core.domain.usage.pricing.overrides import PriceOverride
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import QueryInputTypeDef, TransactWriteItemTypeDef
+
+OVERRIDE_ENTITY = "price_override"
+
+
+class DynamoDBTenantConfigSource:
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = guarded(client)
+        self._table = table_name
+
+    def invalidate(self, tenant_id: str) -> None:
+        """Nothing is kept: every load reads the store."""
+
+    def load(self, tenant_id: str) -> TenantBudgetConfig:
+        request: QueryInputTypeDef = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :first AND :last",
+            "ExpressionAttributeValues": to_item(
+                {":pk": tenant_pk(tenant_id), ":first": CONFIG_SK, ":last": PRICE_PREFIX + "\uffff"}
+            ),
+            # Strongly consistent, and the version item sorts first: a policy read after it is at
+            # least as new as the version, so a commit planned with this read is never too new for
+            # its own condition (at worst it is refused and planned again).
+            "ConsistentRead": True,
+        }
+        policies, overrides = [], {}
+        version = 0
+        while True:
+            response = self._client.query(**request)
+            for raw in response.get("Items", []):
+                item = from_item(raw)
+                if item["sk"] == CONFIG_SK:
+                    version = int(item.get("config_version", 0))
+                elif item["sk"].startswith(POLICY_PREFIX):
+                    policies.append(policy_from_item(item))
+                elif item["sk"].startswith(PRICE_PREFIX):
+                    override = override_from_item(item)
+                    overrides[(override.provider, override.model)] = override
+            last_key = response.get("LastEvaluatedKey")
+            if last_key is None:
+                return TenantBudgetConfig(policies=tuple(policies), overrides=overrides, version=version)
+            request["ExclusiveStartKey"] = last_key
+
+
+def override_from_item(item: dict[str, Any]) -> PriceOverride:
+    data = {k: v for k, v in item.items() if k not in ("pk", "sk", "entity", "tenant_id")}
+    data["revision"] = int(data.get("revision", 1))
+    return PriceOverride.model_validate(data)
+
+
+def version_condition(expected: int, values: dict[str, Any]) -> str:
+    """The condition "the tenant's configuration is still at ``expected``" (0: never written);
+    its value placeholder is added to ``values``."""
+    if expected == 0:
+        return "attribute_not_exists(config_version)"
+    values[":expected"] = expected
+    return "config_version = :expected"
+
+
+def config_version_check(table: str, tenant_id: str, version: int) -> TransactWriteItemTypeDef:
+    """The action that makes a transaction commit only under the configuration it was planned with."""
+    values: dict[str, Any] = {}
+    check: dict[str, Any] = {
+        "TableName": table,
+        "Key": to_item(tenant_config_key(tenant_id)),
+        "ConditionExpression": version_condition(version, values),
+    }
+    if values:
+        check["ExpressionAttributeValues"] = to_item(values)
+    return {"ConditionCheck": check}  # type: ignore[typeddict-item]
+
+
+def config_version_of(item: dict[str, Any] | None) -> int:
+    return int(item.get("config_version", 0)) if item else 0

@@ -1,0 +1,1 @@
+"""Alerts: threshold and forecast rules, claiming and delivering alerts once, their history."""

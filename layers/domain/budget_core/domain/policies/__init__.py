@@ -1,0 +1,1 @@
+"""Policies: the model, the service that creates, edits and deletes them, which events they match."""

@@ -1,0 +1,1 @@
+"""Usage: the event, ingestion exactly once, pricing, and the queries over the rollups."""

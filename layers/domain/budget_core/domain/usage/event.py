@@ -1,0 +1,108 @@
+"""Usage event v1: one LLM, image or custom call reported by a producer (DESIGN "Usage event v1")."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Self
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from budget_core.domain.policies.policy import UsageKind
+from budget_core.domain.shared.money import MAX_MONEY, Money
+
+EVENT_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
+TENANT_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+ATTRIBUTE_PATTERN = r"^[A-Za-z0-9._:@/+=-]{1,128}$"
+NAME_PATTERN = r"^[A-Za-z0-9._:/@+-]{1,128}$"
+MAX_FUTURE_SKEW = timedelta(minutes=5)
+MAX_EVENT_AGE = timedelta(days=35)
+MAX_METADATA_PAIRS = 20
+
+Count = Annotated[int, Field(ge=0, le=10**12, strict=True)]
+
+
+class TokenAndImageUsage(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    input_tokens: Count = 0
+    output_tokens: Count = 0
+    cache_read_tokens: Count = 0
+    cache_write_tokens: Count = 0
+    images: Count = 0
+    image_size: Annotated[str, Field(pattern=r"^\d{2,5}x\d{2,5}$")] | None = None
+    image_quality: Annotated[str, Field(pattern=r"^(standard|hd|low|medium|high|auto)$")] | None = None
+
+    @model_validator(mode="after")
+    def _cache_tokens_are_part_of_input(self) -> Self:
+        if self.cache_read_tokens + self.cache_write_tokens > self.input_tokens:
+            raise ValueError(
+                "cache_read_tokens + cache_write_tokens are part of input_tokens and cannot exceed it"
+            )
+        return self
+
+
+class UsageEvent(BaseModel):
+    """Validate with ``UsageEvent.model_validate(data, context={"now": datetime})`` to apply the
+    time window against a given clock; without it, the system clock is used."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+    event_id: Annotated[str, Field(pattern=EVENT_ID_PATTERN)]
+    tenant_id: Annotated[str, Field(pattern=TENANT_PATTERN)]
+    timestamp: AwareDatetime
+    kind: UsageKind
+    provider: Annotated[str, Field(pattern=NAME_PATTERN)] | None = None
+    model: Annotated[str, Field(pattern=NAME_PATTERN)] | None = None
+    operation: Annotated[str, Field(pattern=NAME_PATTERN)] | None = None
+    user_id: Annotated[str, Field(pattern=ATTRIBUTE_PATTERN)] | None = None
+    team_id: Annotated[str, Field(pattern=ATTRIBUTE_PATTERN)] | None = None
+    api_key_id: Annotated[str, Field(pattern=ATTRIBUTE_PATTERN)] | None = None
+    project_id: Annotated[str, Field(pattern=ATTRIBUTE_PATTERN)] | None = None
+    usage: TokenAndImageUsage = Field(default_factory=TokenAndImageUsage)
+    cost_usd: Annotated[Money, Field(ge=0, le=MAX_MONEY)] | None = None
+    reservation_id: Annotated[str, Field(pattern=EVENT_ID_PATTERN)] | None = None
+    metadata: dict[
+        Annotated[str, Field(min_length=1, max_length=128)], Annotated[str, Field(max_length=512)]
+    ] = Field(default_factory=dict)
+
+    @field_validator("timestamp")
+    @classmethod
+    def _within_window(cls, value: datetime, info: ValidationInfo) -> datetime:
+        context: Any = info.context or {}
+        # "now" is the event's arrival: the stream's arrival time in ingestion, the receive time in
+        # the API, which also keeps a "margin" for the trip to the stream so that nothing it accepts
+        # is refused at arrival.
+        now = context.get("now") or datetime.now(UTC)
+        margin = context.get("margin") or timedelta(0)
+        if value - now > MAX_FUTURE_SKEW - margin:
+            raise ValueError("is more than 5 minutes in the future")
+        if now - value > MAX_EVENT_AGE - margin:
+            raise ValueError("is older than 35 days")
+        return value.astimezone(UTC)
+
+    @field_validator("metadata")
+    @classmethod
+    def _few_metadata_pairs(cls, value: dict[str, str]) -> dict[str, str]:
+        if len(value) > MAX_METADATA_PAIRS:
+            raise ValueError(f"holds at most {MAX_METADATA_PAIRS} pairs")
+        return value
+
+    @model_validator(mode="after")
+    def _provider_and_model_for_priced_kinds(self) -> Self:
+        if self.kind is not UsageKind.CUSTOM and (self.provider is None or self.model is None):
+            missing = [name for name in ("provider", "model") if getattr(self, name) is None]
+            if missing:
+                raise ValueError(f"'{self.kind.value}' events need {' and '.join(missing)}")
+        return self
+
+    def scope_value(self, attribute: str) -> str | None:
+        value = getattr(self, attribute)
+        return value if isinstance(value, str) else None

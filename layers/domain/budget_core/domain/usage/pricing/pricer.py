@@ -1,0 +1,97 @@
+"""Prices one usage event. Order of authority: the producer's ``cost_usd``, the tenant's own
+rates, the catalogue (minus the tenant's discount). Nothing known: unpriced, never $0."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+from budget_core.domain.policies.policy import UsageKind
+from budget_core.domain.shared.money import round_money
+from budget_core.domain.usage.event import UsageEvent
+from budget_core.domain.usage.pricing.image_prices import IMAGE_PRICES_VERSION, image_price
+from budget_core.domain.usage.pricing.overrides import PriceOverride
+from budget_core.domain.usage.pricing.quote import PRODUCER_VERSION, UNPRICED_VERSION, PriceQuote
+from budget_core.domain.usage.pricing.token_prices import TokenCatalogue, catalogue_version
+
+_MILLION = Decimal(1_000_000)
+OverrideTable = Mapping[tuple[str, str], PriceOverride]
+
+
+class Pricer:
+    def __init__(self, tokens: TokenCatalogue | None = None) -> None:
+        self._tokens = tokens or TokenCatalogue()
+        self._token_version: str | None = None
+
+    def quote(self, event: UsageEvent, overrides: OverrideTable) -> PriceQuote:
+        """The event's price, rounded to MONEY_PLACES (half-even) before anything counts it."""
+        quote = self._quote(event, overrides)
+        if quote.cost_usd is None:
+            return quote
+        rounded = round_money(quote.cost_usd)
+        return quote if rounded == quote.cost_usd else PriceQuote(rounded, quote.price_version)
+
+    def _quote(self, event: UsageEvent, overrides: OverrideTable) -> PriceQuote:
+        if event.cost_usd is not None:
+            return PriceQuote(event.cost_usd, PRODUCER_VERSION)
+        if event.provider is None or event.model is None:
+            return PriceQuote(None, UNPRICED_VERSION)
+        override = overrides.get((event.provider, event.model))
+        if override is not None and override.has_own_rates:
+            return _own_rates(event, override)
+        catalogue = self._catalogue(event)
+        if catalogue.cost_usd is None or override is None:
+            return catalogue
+        return PriceQuote(
+            override.apply_discount(catalogue.cost_usd), f"{catalogue.price_version}+{override.version}"
+        )
+
+    def _catalogue(self, event: UsageEvent) -> PriceQuote:
+        assert event.provider is not None
+        assert event.model is not None
+        usage = event.usage
+        if event.kind is UsageKind.IMAGE and usage.images:
+            table_price = image_price(event.provider, event.model)
+            if table_price is not None:
+                per_image = table_price.per_image(usage.image_quality, usage.image_size)
+                if per_image is None:
+                    return PriceQuote(None, UNPRICED_VERSION)
+                return PriceQuote(per_image * usage.images, IMAGE_PRICES_VERSION)
+            # images the table cannot price are not free, whatever a token catalogue says
+            return PriceQuote(None, UNPRICED_VERSION)
+        if event.kind is UsageKind.CUSTOM:
+            return PriceQuote(None, UNPRICED_VERSION)
+        cost = self._tokens.cost(event.provider, event.model, usage, event.timestamp)
+        if cost is None:
+            return PriceQuote(None, UNPRICED_VERSION)
+        if self._token_version is None:
+            self._token_version = catalogue_version()
+        return PriceQuote(cost, self._token_version)
+
+
+def _own_rates(event: UsageEvent, override: PriceOverride) -> PriceQuote:
+    usage = event.usage
+    input_rate = override.input_per_mtok
+    parts: list[tuple[int, Decimal | None]] = [
+        (usage.input_tokens - usage.cache_read_tokens - usage.cache_write_tokens, input_rate),
+        (usage.output_tokens, override.output_per_mtok),
+        (
+            usage.cache_read_tokens,
+            override.cache_read_per_mtok if override.cache_read_per_mtok is not None else input_rate,
+        ),
+        (
+            usage.cache_write_tokens,
+            override.cache_write_per_mtok if override.cache_write_per_mtok is not None else input_rate,
+        ),
+    ]
+    total = Decimal(0)
+    for tokens, rate in parts:
+        if tokens:
+            if rate is None:
+                return PriceQuote(None, UNPRICED_VERSION)
+            total += tokens * rate / _MILLION
+    if usage.images:
+        if override.per_image is None:
+            return PriceQuote(None, UNPRICED_VERSION)
+        total += usage.images * override.per_image
+    return PriceQuote(total, override.version)
