@@ -24,10 +24,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
 from alert_delivery import alert_service, count_report, now
-from budget_core.adapters.alerts.counter_images import counter_from_image
-from budget_core.domain.alerts.rules import CounterSnapshot
+from budget_core.adapters.alerts.counter_images import UnreadableCounter, counter_change
 from budget_core.domain.alerts.service import AlertDeliveryIncomplete
-from budget_core.platform.batch import RetryLater
+from budget_core.platform.batch import RetryLater, in_stream_order
 from budget_core.platform.observability import logger, metrics
 from budget_core.platform.settings import AlertSettings, settings_of
 
@@ -63,34 +62,6 @@ def dead_letters() -> SqsDeadLetters:
     return SqsDeadLetters(boto3.client("sqs"), url, "AlertFunction", now)
 
 
-class UnreadableCounter(ValueError):
-    pass
-
-
-def counter_change(record: TableStreamRecord) -> tuple[CounterSnapshot | None, CounterSnapshot] | None:
-    """(before, after) of a spend counter write; None for any other change of the table."""
-    change = record.dynamodb
-    if record.eventName not in ("INSERT", "MODIFY") or not change.NewImage:
-        return None
-    try:
-        after = counter_from_image(change.NewImage)
-    except (KeyError, ValueError, TypeError, ArithmeticError) as error:
-        raise UnreadableCounter(f"{type(error).__name__}: {error}") from error
-    return None if after is None else (_before(change.OldImage), after)
-
-
-def _before(old_image: dict[str, Any] | None) -> CounterSnapshot | None:
-    """The counter before the write. An unreadable old image counts as none: every threshold up to
-    the new spend is then claimed again, and the claims that exist drop the repeats."""
-    if not old_image:
-        return None
-    try:
-        return counter_from_image(old_image)
-    except (KeyError, ValueError, TypeError, ArithmeticError) as error:
-        logger.warning("unreadable old counter image ignored", extra={"reason": str(error)})
-        return None
-
-
 processor = BatchProcessor(
     event_type=EventType.DynamoDBStreams,
     # Powertools types this as its own record model, whose images are decoded while parsing; ours keeps
@@ -100,11 +71,9 @@ processor = BatchProcessor(
 )
 
 
-def handle_record(record: TableStreamRecord) -> None:
-    if processor.fail_messages:
-        raise RetryLater("an earlier record of this batch is retried first, so alerts keep their order")
+def _handle(record: TableStreamRecord) -> None:
     try:
-        change = counter_change(record)
+        change = counter_change(record.eventName, record.dynamodb.NewImage, record.dynamodb.OldImage)
     except UnreadableCounter as error:
         _dead_letter(record, str(error))
         return
@@ -128,6 +97,9 @@ def handle_record(record: TableStreamRecord) -> None:
             "alerts of a deleted or paused policy skipped",
             extra={"tenant_id": after.tenant_id, "policy_id": after.policy_id, "skipped": report.skipped},
         )
+
+
+handle_record = in_stream_order(processor, _handle)
 
 
 def _dead_letter(record: TableStreamRecord, reason: str) -> None:

@@ -112,12 +112,9 @@ def _flush(records: list[UsageStreamRecord]) -> set[str]:
         except (binascii.Error, ValueError):
             raw = record.kinesis.data.encode()
             undecodable.append(Rejection(record.kinesis.sequenceNumber, "record data is not base64", raw))
-    service = ingestor()
-    report = service.ingest(decoded, arrivals)
+    report = ingestor().ingest(decoded, arrivals, undecodable)
     retry = set(report.retry_record_ids)
-    if undecodable:
-        retry |= {r.record_id for r in service.dead_letters.send(undecodable)}
-    rejected = len(report.rejected) + len(undecodable)
+    rejected = len(report.rejected)
     metrics.add_metric(name="EventsIngested", unit="Count", value=len(report.committed))
     metrics.add_metric(name="DuplicateEvents", unit="Count", value=report.duplicates)
     metrics.add_metric(name="RejectedEvents", unit="Count", value=rejected)
@@ -130,7 +127,7 @@ def _flush(records: list[UsageStreamRecord]) -> set[str]:
         logger.warning(
             "usage batch had rejected or retried records",
             extra={
-                "rejected": [(r.record_id, r.reason) for r in report.rejected + undecodable][:20],
+                "rejected": [(r.record_id, r.reason) for r in report.rejected][:20],
                 "retry": sorted(retry)[:20],
             },
         )

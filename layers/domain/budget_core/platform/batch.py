@@ -48,3 +48,16 @@ class StagedBatchProcessor(BatchProcessor):
                     error = RetryLater(self._record_id(record))
                     self.failure_handler(record=record, exception=(RetryLater, error, None))
         super()._clean()
+
+
+def in_stream_order(processor: BatchProcessor, handle: Callable[[Any], None]) -> Callable[[Any], None]:
+    """``handle`` for ``processor`` such that once a record of the batch failed the later ones fail
+    too, unhandled: Lambda retries from the first failure, so records are handled in stream order
+    (alerts keep theirs)."""
+
+    def ordered(record: Any) -> None:
+        if processor.fail_messages:
+            raise RetryLater("an earlier record of this batch is retried first, so records keep their order")
+        handle(record)
+
+    return ordered

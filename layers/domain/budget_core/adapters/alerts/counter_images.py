@@ -15,6 +15,35 @@ from budget_core.domain.policies.enums import PolicyStatus
 from budget_core.domain.shared.money import round_money
 
 
+class UnreadableCounter(ValueError):
+    """A spend counter's new image that cannot be read: a dead letter, never a retried record."""
+
+
+def counter_change(
+    event_name: str, new_image: Mapping[str, Any] | None, old_image: Mapping[str, Any] | None
+) -> tuple[CounterSnapshot | None, CounterSnapshot] | None:
+    """(before, after) of a spend counter write as the table stream shows it; None for any other
+    change of the table. UnreadableCounter when the new image is a counter that cannot be read."""
+    if event_name not in ("INSERT", "MODIFY") or not new_image:
+        return None
+    try:
+        after = counter_from_image(new_image)
+    except (KeyError, ValueError, TypeError, ArithmeticError) as error:
+        raise UnreadableCounter(f"{type(error).__name__}: {error}") from error
+    return None if after is None else (_before(old_image), after)
+
+
+def _before(old_image: Mapping[str, Any] | None) -> CounterSnapshot | None:
+    """The counter before the write. An unreadable old image counts as none: every threshold up to
+    the new spend is then claimed again, and the claims that exist drop the repeats."""
+    if not old_image:
+        return None
+    try:
+        return counter_from_image(old_image)
+    except (KeyError, ValueError, TypeError, ArithmeticError):
+        return None
+
+
 def counter_from_image(image: Mapping[str, Any]) -> CounterSnapshot | None:
     """The counter of a table-stream image (attribute values), None when the item is not a counter;
     KeyError, ValueError, TypeError or ArithmeticError naming what is wrong with a counter's."""

@@ -96,13 +96,18 @@ class UsageIngestor:
     _opened: set[PolicyCounterKey] = field(default_factory=set)
 
     def ingest(
-        self, records: Sequence[tuple[str, bytes]], arrivals: Mapping[str, datetime] | None = None
+        self,
+        records: Sequence[tuple[str, bytes]],
+        arrivals: Mapping[str, datetime] | None = None,
+        unreadable: Sequence[Rejection] = (),
     ) -> IngestReport:
         """Counts what can be counted; rejected records go to the dead-letter queue, and only the
         records that may succeed later (or whose rejection could not be sent) are to be retried.
         ``arrivals``: when each record reached the stream, which the event window is judged by (so
-        a lagging stream does not age events out); records not in it are judged by the clock."""
+        a lagging stream does not age events out); records not in it are judged by the clock.
+        ``unreadable``: records the transport could not even decode, rejected with the others."""
         report = self._count(records, arrivals or {})
+        report.rejected.extend(unreadable)
         if report.rejected:
             unsent = self.dead_letters.send(report.rejected)
             report.retry_record_ids.extend(r.record_id for r in unsent)
