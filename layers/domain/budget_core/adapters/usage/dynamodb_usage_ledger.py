@@ -44,6 +44,7 @@ from budget_core.domain.usage.ports import (
     StaleConfiguration,
     UncommittableCommit,
 )
+from budget_core.domain.usage.quantities import COUNTED, COUNTED_NAMES
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -152,13 +153,7 @@ class DynamoDBUsageLedger:
             "reservation_id": event.reservation_id,
             "expires_at": int((now + self._retention).timestamp()),
         }
-        counts = {
-            "in": usage.input_tokens,
-            "out": usage.output_tokens,
-            "cr": usage.cache_read_tokens,
-            "cw": usage.cache_write_tokens,
-            "img": usage.images,
-        }
+        counts = {q.event_attribute: getattr(usage, q.name) for q in COUNTED}
         item.update({name: value for name, value in counts.items() if value})
         if event.metadata:
             item["metadata"] = dict(event.metadata)
@@ -211,15 +206,7 @@ class DynamoDBUsageLedger:
             "events": totals.events,
             "unpriced_events": totals.unpriced_events,
         }
-        added.update(
-            {
-                "input_tokens": totals.input_tokens,
-                "output_tokens": totals.output_tokens,
-                "cache_read_tokens": totals.cache_read_tokens,
-                "cache_write_tokens": totals.cache_write_tokens,
-                "images": totals.images,
-            }
-        )
+        added.update({name: getattr(totals, name) for name in COUNTED_NAMES})
         item_key = rollup_key(key.tenant_id, key.dimension, key.value, prefix, key.bucket)
         marker = (item_key["pk"], item_key["sk"])
         plan = plan_labels(delta.breakdown, delta.kept, self._labels.get(marker), room_of(key.dimension))

@@ -18,6 +18,7 @@ from budget_core.domain.policies.policy import Policy, ScopeType
 from budget_core.domain.shared.periods import period_key
 from budget_core.domain.usage.event import UsageEvent
 from budget_core.domain.usage.pricing.quote import PriceQuote
+from budget_core.domain.usage.quantities import COUNTED_NAMES
 
 MAX_TRANSACTION_ACTIONS = 100
 ALL = "*"
@@ -81,6 +82,7 @@ CounterKey = PolicyCounterKey | RollupKey
 
 @dataclass(slots=True)
 class Totals:
+    # the counted quantities' fields are those of usage.quantities.COUNTED (a test holds them to it)
     cost_usd: Decimal = Decimal(0)
     events: int = 0
     unpriced_events: int = 0
@@ -97,21 +99,15 @@ class Totals:
         else:
             self.cost_usd += priced.quote.cost_usd
         usage = priced.event.usage
-        self.input_tokens += usage.input_tokens
-        self.output_tokens += usage.output_tokens
-        self.cache_read_tokens += usage.cache_read_tokens
-        self.cache_write_tokens += usage.cache_write_tokens
-        self.images += usage.images
+        for name in COUNTED_NAMES:
+            setattr(self, name, getattr(self, name) + getattr(usage, name))
 
     def merge(self, other: Totals) -> None:
         self.cost_usd += other.cost_usd
         self.events += other.events
         self.unpriced_events += other.unpriced_events
-        self.input_tokens += other.input_tokens
-        self.output_tokens += other.output_tokens
-        self.cache_read_tokens += other.cache_read_tokens
-        self.cache_write_tokens += other.cache_write_tokens
-        self.images += other.images
+        for name in COUNTED_NAMES:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 @dataclass(frozen=True, slots=True)

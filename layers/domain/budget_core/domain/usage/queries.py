@@ -21,6 +21,7 @@ from budget_core.domain.shared.auth import Action, Principal
 from budget_core.domain.shared.clock import as_utc
 from budget_core.domain.usage.accounting import ALL, QUARTER_MINUTES, Granularity, UsageLabel, quarter_bucket
 from budget_core.domain.usage.event import ATTRIBUTE_PATTERN
+from budget_core.domain.usage.quantities import COUNTED_NAMES
 
 MAX_RANGE = timedelta(days=400)
 T = TypeVar("T")
@@ -110,15 +111,7 @@ class Spend:
         self.unpriced_events += other.unpriced_events
 
 
-ROLLUP_COUNTS = (
-    "events",
-    "unpriced_events",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "images",
-)
+ROLLUP_COUNTS = ("events", "unpriced_events", *COUNTED_NAMES)
 
 
 @dataclass
