@@ -103,7 +103,14 @@ def measure() -> dict[str, Any]:
         import usage_ingest_app
 
         clock = {"now": now}
-        usage_ingest_app._now = lambda: clock["now"]  # type: ignore[assignment]
+        import ingest_bootstrap
+        from budget_core.platform.settings import IngestSettings, settings_of
+
+        class _BenchClock:
+            def now(self) -> datetime:
+                return clock["now"]
+
+        ingest_bootstrap.install(ingest_bootstrap.IngestRoot(settings_of(IngestSettings), _BenchClock()))
         for step in range(STEPS):
             clock["now"] += timedelta(minutes=1)
             event = {

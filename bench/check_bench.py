@@ -63,10 +63,9 @@ def main() -> int:
 
 
 def _run(endpoint: str) -> int:
-    import api_dependencies
     import boto3
-    import check_routes
 
+    import api_bootstrap
     import policy_api_app
     from budget_service.lambda_context import LocalLambdaContext
     from budget_service.provision import ProvisionedNames, provision
@@ -89,9 +88,8 @@ def _run(endpoint: str) -> int:
         requests[model.name] += 1
 
     # a fresh instance: nothing cached
-    for builder in (api_dependencies.dynamodb, api_dependencies.tenant_configs, check_routes.budget_guard):
-        builder.cache_clear()
-    api_dependencies.dynamodb().meta.events.register("before-call.dynamodb", count)
+    api_bootstrap.install(None)
+    api_bootstrap.root().dynamodb.meta.events.register("before-call.dynamodb", count)
     answer = policy_api_app.handler(check, LocalLambdaContext())
     assert answer["statusCode"] == 200, answer
     cold = dict(requests)

@@ -125,8 +125,15 @@ def measure_requests(with_naive: bool = True, distinct_labels: int | None = None
 
         client = boto3.client("dynamodb", region_name=REGION)
         counter = RequestCounter(client)
-        built = usage_ingest_app.build_ingestor(client, boto3.client("sqs", region_name=REGION))
-        usage_ingest_app.ingestor = lambda: built  # type: ignore[assignment]
+        import ingest_bootstrap
+        from budget_core.domain.shared.clock import SystemClock
+        from budget_core.platform.settings import IngestSettings, settings_of
+
+        ingest_bootstrap.install(
+            ingest_bootstrap.IngestRoot(
+                settings_of(IngestSettings), SystemClock(), client, boto3.client("sqs", region_name=REGION)
+            )
+        )
         from budget_service.lambda_context import LocalLambdaContext
 
         result = usage_ingest_app.handler(

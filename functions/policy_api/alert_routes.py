@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
 from typing import Annotated
 
-import api_dependencies
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel
 
-from budget_core.adapters.alerts.dynamodb_alert_history import DynamoDBAlertHistory
-from budget_core.domain.alerts.history import AlertHistory, AlertQuery, AlertRecord
+from api_bootstrap import root
+from budget_core.domain.alerts.history import AlertQuery, AlertRecord
 from budget_core.domain.policies.policy import POLICY_ID, Period, Scope
 from budget_core.domain.shared.clock import as_utc
 from budget_core.domain.shared.money import Money
@@ -57,13 +55,6 @@ class AlertPage(BaseModel):
     next_token: str | None
 
 
-@lru_cache(maxsize=1)
-def alert_history() -> AlertHistory:
-    return AlertHistory(
-        DynamoDBAlertHistory(api_dependencies.dynamodb(), settings_of(ApiSettings).table_name)
-    )
-
-
 @router.get(
     "/v1/alerts",
     summary="Alert history, newest first",
@@ -86,6 +77,6 @@ def list_alerts(
         policy_id=policy_id,
         since=as_utc(moment) if moment is not None else None,
     )
-    page = alert_history().list_alerts(current_principal(router), query)
+    page = root().alert_history.list_alerts(current_principal(router), query)
     items = [AlertView.of(record) for record in page.items]
     return Response(200, content_types.APPLICATION_JSON, AlertPage(items=items, next_token=page.next_token))

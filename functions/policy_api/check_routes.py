@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
 from typing import Annotated
 
-import api_dependencies
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
 from pydantic import BaseModel
 
-from budget_core.adapters.checks.dynamodb_budget_store import DynamoDBCounterReader, DynamoDBReservationStore
+from api_bootstrap import root
 from budget_core.domain.checks.service import (
-    BudgetGuard,
     CheckRequest,
     CheckResult,
     PolicyVerdict,
@@ -22,12 +19,9 @@ from budget_core.domain.checks.service import (
     ReservationRequest,
 )
 from budget_core.domain.policies.policy import Enforcement, Period, Scope
-from budget_core.domain.shared.clock import SystemClock
 from budget_core.domain.shared.money import Money
-from budget_core.domain.usage.pricing.pricer import Pricer
 from budget_core.platform.http_api import current_principal, error_responses
 from budget_core.platform.observability import metrics
-from budget_core.platform.settings import ApiSettings, settings_of
 
 router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves its __init__ unannotated
 
@@ -116,19 +110,6 @@ class ReservationResponse(BaseModel):
         )
 
 
-@lru_cache(maxsize=1)
-def budget_guard() -> BudgetGuard:
-    settings = settings_of(ApiSettings)
-    return BudgetGuard(
-        configs=api_dependencies.tenant_configs(),
-        counters=DynamoDBCounterReader(api_dependencies.dynamodb(), settings.table_name),
-        store=DynamoDBReservationStore(api_dependencies.dynamodb(), settings.table_name),
-        pricer=Pricer(),
-        now=SystemClock().now,
-        seeder=api_dependencies.counter_seeder(),
-    )
-
-
 @router.post(
     "/v1/budget/check",
     summary="May this call spend? (check_budget)",
@@ -139,7 +120,7 @@ def budget_guard() -> BudgetGuard:
     },
 )
 def check_budget(request: Annotated[CheckRequest, Body()]) -> Response[CheckResponse]:
-    result = budget_guard().check(current_principal(router), request)
+    result = root().budget_guard.check(current_principal(router), request)
     metrics.add_metric(name=f"Checks_{result.decision.value}", unit="Count", value=1)
     return Response(200, content_types.APPLICATION_JSON, CheckResponse.of(result))
 
@@ -157,7 +138,7 @@ def create_reservation(
     request: Annotated[ReservationRequest, Body()],
     idempotency_key: Annotated[str | None, Header(alias="idempotency-key", max_length=255)] = None,
 ) -> Response[ReservationResponse]:
-    reservation = budget_guard().reserve(current_principal(router), request, idempotency_key)
+    reservation = root().budget_guard.reserve(current_principal(router), request, idempotency_key)
     headers = {"Location": f"/v1/reservations/{reservation.reservation_id}"}
     if reservation.replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -171,5 +152,5 @@ def create_reservation(
     responses={204: {"description": "Released"}, **error_responses(403, 404, 422, 503)},
 )
 def release_reservation(reservation_id: Annotated[str, Path()]) -> Response[None]:
-    budget_guard().release(current_principal(router), reservation_id)
+    root().budget_guard.release(current_principal(router), reservation_id)
     return Response(204)

@@ -19,11 +19,11 @@ import json
 from functools import lru_cache
 from typing import Any
 
-import api_dependencies  # noqa: F401 - boto3 and the clients' factories: every route needs them
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+import api_bootstrap  # noqa: F401 - boto3 and the composition root: every route needs them
 from budget_core.domain.shared.auth import Action
 from budget_core.platform.http_api import current_principal, resolve_with_gate
 from budget_core.platform.http_errors import register_error_handlers

@@ -4,20 +4,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
 from typing import Annotated
 
-import api_dependencies
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from pydantic import BaseModel
 
-from budget_core.adapters.checks.dynamodb_budget_store import DynamoDBCounterReader
-from budget_core.adapters.policies.dynamodb_policy_repository import DynamoDBPolicyRepository
-from budget_core.adapters.policies.dynamodb_tenant_config import DynamoDBTenantConfigSource
-from budget_core.adapters.policies.eventbridge_publisher import EventBridgePublisher
-from budget_core.domain.checks.status import BudgetStatus, PolicyStatusView
+from api_bootstrap import root
+from budget_core.domain.checks.status import PolicyStatusView
 from budget_core.domain.policies.policy import (
     AlertSettings,
     Enforcement,
@@ -29,8 +24,6 @@ from budget_core.domain.policies.policy import (
     ScopeType,
 )
 from budget_core.domain.policies.ports import PolicyQuery
-from budget_core.domain.policies.service import PolicyService
-from budget_core.domain.shared.clock import SystemClock
 from budget_core.domain.shared.money import Money
 from budget_core.platform.http_api import current_principal, error_responses, etag, parse_if_match
 from budget_core.platform.observability import metrics
@@ -86,29 +79,6 @@ class StatusResponse(BaseModel):
         )
 
 
-@lru_cache(maxsize=1)
-def policy_service() -> PolicyService:
-    settings = settings_of(ApiSettings)
-    return PolicyService(
-        repository=DynamoDBPolicyRepository(api_dependencies.dynamodb(), settings.table_name),
-        publisher=EventBridgePublisher(api_dependencies.events(), settings.event_bus_name),
-        clock=SystemClock(),
-        seeder=api_dependencies.counter_seeder(),
-        configs=DynamoDBTenantConfigSource(api_dependencies.dynamodb(), settings.table_name),
-    )
-
-
-@lru_cache(maxsize=1)
-def budget_status() -> BudgetStatus:
-    settings = settings_of(ApiSettings)
-    return BudgetStatus(
-        DynamoDBPolicyRepository(api_dependencies.dynamodb(), settings.table_name),
-        DynamoDBCounterReader(api_dependencies.dynamodb(), settings.table_name),
-        SystemClock().now,
-        seeder=api_dependencies.counter_seeder(),
-    )
-
-
 def _policy_response(
     status: int, policy: Policy, extra_headers: dict[str, str] | None = None
 ) -> Response[Policy]:
@@ -126,8 +96,8 @@ def _policy_response(
     },
 )
 def create_policy(new_policy: Annotated[NewPolicy, Body()]) -> Response[Policy]:
-    policy = policy_service().create(current_principal(router), new_policy)
-    api_dependencies.tenant_configs().invalidate(policy.tenant_id)
+    policy = root().policy_service.create(current_principal(router), new_policy)
+    root().tenant_configs.invalidate(policy.tenant_id)
     metrics.add_metric(name="PoliciesCreated", unit="Count", value=1)
     return _policy_response(201, policy, {"Location": f"/v1/policies/{policy.policy_id}"})
 
@@ -155,7 +125,7 @@ def list_policies(
         scope_id=scope_id,
         status=status,
     )
-    page = policy_service().list_policies(current_principal(router), query)
+    page = root().policy_service.list_policies(current_principal(router), query)
     return Response(
         200, content_types.APPLICATION_JSON, PolicyPage(items=page.items, next_token=page.next_token)
     )
@@ -171,7 +141,7 @@ def list_policies(
     },
 )
 def get_policy(policy_id: PolicyId) -> Response[Policy]:
-    return _policy_response(200, policy_service().get(current_principal(router), policy_id))
+    return _policy_response(200, root().policy_service.get(current_principal(router), policy_id))
 
 
 @router.patch(
@@ -186,8 +156,10 @@ def get_policy(policy_id: PolicyId) -> Response[Policy]:
 def patch_policy(
     policy_id: PolicyId, patch: Annotated[PolicyPatch, Body()], if_match: IfMatch = None
 ) -> Response[Policy]:
-    policy = policy_service().update(current_principal(router), policy_id, patch, parse_if_match(if_match))
-    api_dependencies.tenant_configs().invalidate(policy.tenant_id)
+    policy = root().policy_service.update(
+        current_principal(router), policy_id, patch, parse_if_match(if_match)
+    )
+    root().tenant_configs.invalidate(policy.tenant_id)
     return _policy_response(200, policy)
 
 
@@ -199,8 +171,8 @@ def patch_policy(
 )
 def delete_policy(policy_id: PolicyId, if_match: IfMatch = None) -> Response[None]:
     principal = current_principal(router)
-    policy_service().delete(principal, policy_id, parse_if_match(if_match))
-    api_dependencies.tenant_configs().invalidate(principal.tenant_id)
+    root().policy_service.delete(principal, policy_id, parse_if_match(if_match))
+    root().tenant_configs.invalidate(principal.tenant_id)
     return Response(204)
 
 
@@ -216,10 +188,10 @@ def delete_policy(policy_id: PolicyId, if_match: IfMatch = None) -> Response[Non
 def configure_alert(
     policy_id: PolicyId, settings: Annotated[AlertSettings, Body()], if_match: IfMatch = None
 ) -> Response[Policy]:
-    policy = policy_service().configure_alert(
+    policy = root().policy_service.configure_alert(
         current_principal(router), policy_id, settings, parse_if_match(if_match)
     )
-    api_dependencies.tenant_configs().invalidate(policy.tenant_id)
+    root().tenant_configs.invalidate(policy.tenant_id)
     return _policy_response(200, policy)
 
 
@@ -233,5 +205,5 @@ def configure_alert(
     },
 )
 def policy_status(policy_id: PolicyId) -> Response[StatusResponse]:
-    view = budget_status().status(current_principal(router), policy_id)
+    view = root().budget_status.status(current_principal(router), policy_id)
     return Response(200, content_types.APPLICATION_JSON, StatusResponse.of(view))

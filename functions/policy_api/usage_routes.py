@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
 from typing import Annotated, Any
 
-import api_dependencies
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from budget_core.adapters.usage.dynamodb_rollup_reader import DynamoDBRollupReader
-from budget_core.adapters.usage.kinesis_usage_forwarder import KinesisUsageForwarder
+from api_bootstrap import root
 from budget_core.domain.shared.clock import SystemClock
 from budget_core.domain.shared.errors import ValidationFailed, validation_details
 from budget_core.domain.shared.money import Money
 from budget_core.domain.usage.quantities import COUNTED_NAMES
-from budget_core.domain.usage.queries import Spend, Summary, Trend, TrendGranularity, UsageQueries, UsageQuery
-from budget_core.domain.usage.submission import MAX_EVENTS_PER_REQUEST, UsageSubmission
+from budget_core.domain.usage.queries import Spend, Summary, Trend, TrendGranularity, UsageQuery
+from budget_core.domain.usage.submission import MAX_EVENTS_PER_REQUEST
 from budget_core.platform.http_api import current_principal, error_responses, parse_moment
 from budget_core.platform.observability import metrics
-from budget_core.platform.settings import ApiSettings, settings_of
 
 router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves its __init__ unannotated
 
@@ -112,19 +108,6 @@ class TrendResponse(BaseModel):
         )
 
 
-@lru_cache(maxsize=1)
-def usage_queries() -> UsageQueries:
-    return UsageQueries(
-        DynamoDBRollupReader(api_dependencies.dynamodb(), settings_of(ApiSettings).table_name)
-    )
-
-
-@lru_cache(maxsize=1)
-def usage_submission() -> UsageSubmission:
-    stream = settings_of(ApiSettings).usage_stream_name
-    return UsageSubmission(KinesisUsageForwarder(api_dependencies.kinesis(), stream), SystemClock().now)
-
-
 @router.post(
     "/v1/usage",
     summary="Record usage events (up to 500); they are counted asynchronously, exactly once",
@@ -138,7 +121,7 @@ def usage_submission() -> UsageSubmission:
     },
 )
 def record_usage(batch: Annotated[UsageBatch, Body()]) -> Response[UsageAccepted]:
-    result = usage_submission().submit(current_principal(router), batch.events)
+    result = root().usage_submission.submit(current_principal(router), batch.events)
     failed = [
         UsageFailure(index=f.index, event_id=_event_id(batch.events[f.index]), code=f.code, message=f.message)
         for f in result.failed
@@ -184,7 +167,7 @@ def usage_summary(
         end,
         {"user_id": user_id, "team_id": team_id, "api_key_id": api_key_id, "project_id": project_id},
     )
-    summary = usage_queries().summary(current_principal(router), query)
+    summary = root().usage_queries.summary(current_principal(router), query)
     return Response(200, content_types.APPLICATION_JSON, SummaryResponse.of(summary), headers=CACHE_CONTROL)
 
 
@@ -211,5 +194,5 @@ def usage_trend(
         end,
         {"user_id": user_id, "team_id": team_id, "api_key_id": api_key_id, "project_id": project_id},
     )
-    trend = usage_queries().trend(current_principal(router), query, granularity)
+    trend = root().usage_queries.trend(current_principal(router), query, granularity)
     return Response(200, content_types.APPLICATION_JSON, TrendResponse.of(trend), headers=CACHE_CONTROL)

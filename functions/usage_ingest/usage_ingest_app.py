@@ -12,26 +12,18 @@ gc.disable()
 
 import base64
 import binascii
-from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
-from budget_core.adapters.checks.dynamodb_settlements import DynamoDBReservationLookup
-from budget_core.adapters.policies.dynamodb_tenant_config import DynamoDBTenantConfigSource
-from budget_core.adapters.usage.dynamodb_usage_ledger import DynamoDBUsageLedger
-from budget_core.adapters.usage.sqs_dead_letters import SqsDeadLetters
-from budget_core.domain.policies.tenant_config_cache import CachedTenantConfig
-from budget_core.domain.usage.ingestion import UsageIngestor
-from budget_core.domain.usage.ports import EarlierPeriodSeeder, Rejection
-from budget_core.domain.usage.pricing.pricer import Pricer
+from budget_core.domain.usage.ports import Rejection
 from budget_core.platform.batch import StagedBatchProcessor
 from budget_core.platform.observability import logger, metrics
 from budget_core.platform.settings import IngestSettings, settings_of
+from ingest_bootstrap import root
 
 
 class KinesisPayload(BaseModel):
@@ -55,48 +47,6 @@ class UsageStreamRecord(BaseModel):
 settings_of(IngestSettings)  # at init: a missing variable fails here, naming it
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def build_ingestor(dynamodb: Any, sqs: Any) -> UsageIngestor:
-    settings = settings_of(IngestSettings)
-    return UsageIngestor(
-        configs=CachedTenantConfig(
-            DynamoDBTenantConfigSource(dynamodb, settings.table_name), settings.tenant_config_ttl_seconds
-        ),
-        ledger=DynamoDBUsageLedger(
-            dynamodb, settings.table_name, timedelta(days=settings.usage_retention_days), _now
-        ),
-        pricer=Pricer(),
-        dead_letters=SqsDeadLetters(sqs, settings.usage_dead_letter_queue_url, "UsageIngestFunction", _now),
-        now=_now,
-        reservations=DynamoDBReservationLookup(dynamodb, settings.table_name),
-        earlier_periods=lambda: _seeder(dynamodb, settings.table_name),
-    )
-
-
-@lru_cache(maxsize=2)
-def _seeder(dynamodb: Any, table: str) -> EarlierPeriodSeeder:
-    """Seeds a counter a late event opened in a period before its policy: built on first use,
-    so that its imports stay off the cold start."""
-    from budget_core.adapters.checks.dynamodb_budget_store import DynamoDBCounterReader, DynamoDBSeedStore
-    from budget_core.adapters.usage.dynamodb_rollup_reader import DynamoDBRollupReader
-    from budget_core.domain.checks.seeding import CounterSeeder
-
-    return CounterSeeder(
-        rollups=DynamoDBRollupReader(dynamodb, table, consistent=True),
-        counters=DynamoDBCounterReader(dynamodb, table),
-        store=DynamoDBSeedStore(dynamodb, table),
-        now=_now,
-    )
-
-
-@lru_cache(maxsize=1)
-def ingestor() -> UsageIngestor:
-    return build_ingestor(boto3.client("dynamodb"), boto3.client("sqs"))
-
-
 def _flush(records: list[UsageStreamRecord]) -> set[str]:
     decoded: list[tuple[str, bytes]] = []
     arrivals: dict[str, datetime] = {}
@@ -112,7 +62,7 @@ def _flush(records: list[UsageStreamRecord]) -> set[str]:
         except (binascii.Error, ValueError):
             raw = record.kinesis.data.encode()
             undecodable.append(Rejection(record.kinesis.sequenceNumber, "record data is not base64", raw))
-    report = ingestor().ingest(decoded, arrivals, undecodable)
+    report = root().ingestor.ingest(decoded, arrivals, undecodable)
     retry = set(report.retry_record_ids)
     rejected = len(report.rejected)
     metrics.add_metric(name="EventsIngested", unit="Count", value=len(report.committed))

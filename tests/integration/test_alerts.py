@@ -14,15 +14,17 @@ import pytest
 
 import alert_redelivery_app
 import alerts_app
-import usage_ingest_app
+import ingest_bootstrap
 from budget_core.adapters.alerts.dynamodb_alert_claims import DynamoDBAlertClaims
 from budget_core.adapters.policies.dynamodb_policy_repository import DynamoDBPolicyRepository
 from budget_core.adapters.shared.dynamodb_codec import from_item
 from budget_core.domain.alerts.rules import detect_crossings
+from budget_core.platform.settings import IngestSettings, settings_of
 from budget_service.lambda_context import LocalLambdaContext
 from budget_service.sample_events import load_event
 from tests.integration.conftest import ApiResponse
 from tests.support.aws import ALERT_DLQ_URL, REGION, TABLE_NAME, AwsResources
+from tests.support.clocks import CallableClock
 from tests.support.counters import RULE, counter
 from tests.support.fakes import stored_policy
 from tests.support.flaky_client import FlakyClient, throttled
@@ -45,7 +47,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     clock = Clock(datetime(2026, 11, 29, 12, 0, tzinfo=UTC))
-    monkeypatch.setattr(usage_ingest_app, "_now", clock)
+    ingest_bootstrap.install(ingest_bootstrap.IngestRoot(settings_of(IngestSettings), CallableClock(clock)))
     return clock
 
 
@@ -196,7 +198,7 @@ def test_configure_alert_changes_what_the_next_writes_alert_on(
     assert response.status == 200, response.body
     assert response.body["alert_thresholds"] == [20, 30]
     assert response.headers["etag"] == '"2"'
-    usage_ingest_app.ingestor.cache_clear()  # its policy cache expires (TENANT_CONFIG_TTL_SECONDS)
+    ingest_bootstrap.install(ingest_bootstrap.root().cold())  # its policy cache expires (the TTL)
     spender.spend("25")
     # Then the alerts follow the new thresholds
     assert [t for _, _, t in _received(aws)] == [20, 30]
@@ -242,7 +244,7 @@ def test_alert_history_lists_newest_first_pages_and_filters(
     spender.spend("60")  # tenant policy: 50; the team policy is not matched (no team on the event)
     aws.alerts()
     api("configure_alert", policy_id=second, body={"thresholds": [10]})
-    usage_ingest_app.ingestor.cache_clear()
+    ingest_bootstrap.install(ingest_bootstrap.root().cold())
     spender.spend("30")  # tenant policy: 80
     # When the history is read a page of one at a time
     page = api("list_alerts", query={"limit": "1"})

@@ -8,11 +8,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import api_dependencies
 import boto3
-import check_routes
 import pytest
 
+import api_bootstrap
+from budget_core.domain.shared.clock import SystemClock
+from budget_core.platform.settings import ApiSettings, settings_of
 from tests.integration.conftest import ApiResponse
 from tests.support.aws import REGION, AwsResources
 from tests.support.flaky_client import FlakyClient, throttled
@@ -148,7 +149,7 @@ def test_viewers_cannot_check(api: Api) -> None:
 @pytest.fixture
 def counting_dynamodb(aws: AwsResources, monkeypatch: pytest.MonkeyPatch) -> FlakyClient:
     client = FlakyClient(boto3.client("dynamodb", region_name=REGION))
-    monkeypatch.setattr(api_dependencies, "dynamodb", lambda: client)
+    api_bootstrap.install(api_bootstrap.ApiRoot(settings_of(ApiSettings), SystemClock(), dynamodb=client))
     return client
 
 
@@ -157,8 +158,9 @@ def test_a_warm_check_costs_one_round_trip_and_a_cold_one_two(
 ) -> None:
     _policy(api)
     _policy(api, scope={"type": "user", "id": "alice"}, period="day")
-    api_dependencies.tenant_configs.cache_clear()
-    check_routes.budget_guard.cache_clear()
+    api_bootstrap.install(
+        api_bootstrap.ApiRoot(settings_of(ApiSettings), SystemClock(), dynamodb=counting_dynamodb)
+    )
     counting_dynamodb.calls.clear()
     _check(api)
     assert counting_dynamodb.calls == {"query": 1, "batch_get_item": 1}

@@ -21,10 +21,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import usage_ingest_app
+import ingest_bootstrap
 from budget_core.adapters.policies.dynamodb_policy_repository import DynamoDBPolicyRepository
 from budget_core.domain.policies.policy import NewPolicy, Period, Policy
+from budget_core.domain.shared.clock import SystemClock
 from budget_core.domain.shared.periods import period_key
+from budget_core.platform.settings import IngestSettings, settings_of
 from tests.support.aws import REGION, TABLE_NAME, AwsResources
 from tests.support.flaky_client import FlakyClient, throttled
 from tests.support.ledger_reads import daily_rollup, spent
@@ -123,8 +125,11 @@ def _covers(policy: Policy, event: dict[str, Any]) -> bool:
 @pytest.fixture
 def flaky_ingest(aws: AwsResources, fresh_handlers: None, monkeypatch: pytest.MonkeyPatch) -> FlakyClient:
     flaky = FlakyClient(boto3.client("dynamodb", region_name=REGION))
-    built = usage_ingest_app.build_ingestor(flaky, boto3.client("sqs", region_name=REGION))
-    monkeypatch.setattr(usage_ingest_app, "ingestor", lambda: built)
+    ingest_bootstrap.install(
+        ingest_bootstrap.IngestRoot(
+            settings_of(IngestSettings), SystemClock(), flaky, boto3.client("sqs", region_name=REGION)
+        )
+    )
     return flaky
 
 

@@ -16,8 +16,11 @@ from typing import Any
 
 import pytest
 
+import ingest_bootstrap
+from budget_core.platform.settings import IngestSettings, settings_of
 from tests.integration.conftest import ApiResponse
 from tests.support.aws import TABLE_NAME, AwsResources
+from tests.support.clocks import FixedClock
 from tests.support.table_stream import TableStreamDriver
 from tests.support.usage_stream import UsageStreamDriver
 
@@ -458,7 +461,6 @@ def _aged(event_id: str, age: timedelta) -> dict[str, Any]:
 def test_an_event_the_api_accepts_is_never_too_old_when_ingested(
     api: Api, usage_stream: UsageStreamDriver, aws: AwsResources, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import usage_ingest_app
 
     # Given an event 35 days less 2 minutes old, and one 35 days less 1 second old
     policy_id = _create(api, scope={"type": "tenant"}, period="total")
@@ -479,8 +481,11 @@ def test_an_event_the_api_accepts_is_never_too_old_when_ingested(
     # And the one it accepted counts, even when ingestion runs an hour later (stream lag): the
     # window is judged by the record's arrival on the stream, not by when it is read
     later = datetime.now(UTC) + timedelta(hours=1)
-    monkeypatch.setattr(usage_ingest_app, "_now", lambda: later)
-    usage_ingest_app.ingestor.cache_clear()
+    ingest_bootstrap.install(
+        ingest_bootstrap.IngestRoot(
+            settings_of(IngestSettings), FixedClock(later), ingest_bootstrap.root().dynamodb
+        )
+    )
     assert usage_stream.invoke(usage_stream.read_new()) == {"batchItemFailures": []}
     assert aws.dead_letters() == []
     assert _spent(api, policy_id) == Decimal("1.00")
@@ -493,11 +498,10 @@ def test_update_expressions_stay_under_dynamodbs_4_kb_whatever_the_labels(
     api: Api, usage: Usage, aws: AwsResources
 ) -> None:
     """Moto does not enforce DynamoDB's 4 KB expression limit: every expression is measured here."""
-    import usage_ingest_app
 
     # Given 300 events with distinct 128-character model and operation labels in one batch
     policy_id = _create(api, scope={"type": "tenant"}, limit_usd="1000")
-    client = usage_ingest_app.ingestor().ledger._client  # type: ignore[attr-defined]
+    client = ingest_bootstrap.root().ingestor.ledger._client  # type: ignore[attr-defined]
     lengths: list[int] = []
 
     def measure(params: dict[str, Any], **_: Any) -> None:

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-import policy_routes
 import pytest
 
+import api_bootstrap
 from budget_core.domain.policies.policy import NewPolicy
 from budget_core.domain.shared.auth import Principal, Role
 from budget_core.domain.shared.errors import PolicyConflict
@@ -96,7 +96,7 @@ def test_simultaneous_creates_of_one_slot_give_one_policy_and_conflicts(api: Api
     # serves one request at a time (as in Lambda), so the race runs one level down: the service and
     # repository the handler uses, with the real DynamoDB client.
     api("list_policies")  # cold start: builds the service the handler uses
-    service = policy_routes.policy_service()
+    service = api_bootstrap.root().policy_service
     new_policy = NewPolicy.model_validate(_body(scope={"type": "user", "id": "racer"}))
     principal = Principal("tenant-acme", frozenset({Role.ADMIN}))
     barrier = threading.Barrier(8)

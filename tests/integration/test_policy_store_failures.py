@@ -7,16 +7,14 @@ from collections.abc import Callable
 from typing import Any
 
 import boto3
-import policy_routes
 import pytest
 
-from budget_core.adapters.policies.dynamodb_policy_repository import DynamoDBPolicyRepository
-from budget_core.adapters.policies.eventbridge_publisher import EventBridgePublisher
-from budget_core.domain.policies.service import PolicyService
+import api_bootstrap
 from budget_core.domain.shared.clock import SystemClock
+from budget_core.platform.settings import ApiSettings, settings_of
 from budget_service.sample_events import api_event
 from tests.integration.conftest import ApiResponse, invoke_api
-from tests.support.aws import EVENT_BUS_NAME, REGION, TABLE_NAME, AwsResources
+from tests.support.aws import REGION, TABLE_NAME, AwsResources
 from tests.support.flaky_client import FlakyClient, cancelled
 
 Api = Callable[..., ApiResponse]
@@ -25,12 +23,7 @@ Api = Callable[..., ApiResponse]
 @pytest.fixture
 def flaky(aws: AwsResources, monkeypatch: pytest.MonkeyPatch) -> FlakyClient:
     client = FlakyClient(boto3.client("dynamodb", region_name=REGION))
-    service = PolicyService(
-        DynamoDBPolicyRepository(client, TABLE_NAME),
-        EventBridgePublisher(boto3.client("events", region_name=REGION), EVENT_BUS_NAME),
-        SystemClock(),
-    )
-    monkeypatch.setattr(policy_routes, "policy_service", lambda: service)
+    api_bootstrap.install(api_bootstrap.ApiRoot(settings_of(ApiSettings), SystemClock(), dynamodb=client))
     return client
 
 

@@ -10,15 +10,16 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import check_routes
-import policy_routes
 import pytest
 
+import api_bootstrap
 from budget_core.domain.checks.service import ReservationRequest
 from budget_core.domain.shared.auth import Principal, Role
 from budget_core.domain.shared.errors import BudgetExceeded
+from budget_core.platform.settings import ApiSettings, settings_of
 from tests.integration.conftest import ApiResponse
 from tests.support.aws import TABLE_NAME, AwsResources
+from tests.support.clocks import FixedClock, ShiftedClock
 from tests.support.ledger_reads import policy_counter
 from tests.support.policies import create_policy
 from tests.support.usage_stream import UsageStreamDriver
@@ -62,9 +63,11 @@ def test_two_hundred_concurrent_dollars_against_fifty_give_exactly_fifty_holds(
     api: Api, aws: AwsResources
 ) -> None:
     # Given a $50 hard limit, and the reservation service the handler runs (one per Lambda instance)
+    clock = ShiftedClock()
+    api_bootstrap.install(api_bootstrap.ApiRoot(settings_of(ApiSettings), clock))
     policy_id = _policy(api)
     api("check_budget", body={"team_id": "research", "estimated_cost_usd": "0"})  # cold start
-    guard = check_routes.budget_guard()
+    guard = api_bootstrap.root().budget_guard
     request = ReservationRequest.model_validate(
         {"team_id": "research", "estimated_cost_usd": "1", "ttl_seconds": 3600}
     )
@@ -97,12 +100,9 @@ def test_two_hundred_concurrent_dollars_against_fifty_give_exactly_fifty_holds(
     for reservation_id in held[:25]:
         assert api("release_reservation", reservation_id=reservation_id).status == 204
     assert _status(api, policy_id)["reserved_usd"] == "25.00"
-    real_now = guard.now
     # (a hold expires at the whole minute after its ttl: holds are summed per minute)
-    guard.now = lambda: real_now() + timedelta(seconds=3661)
+    clock.shift = timedelta(seconds=3661)
     # Then nothing is reserved, without any sweeper having run
-    view = policy_routes.budget_status()
-    view.now = guard.now
     assert _status(api, policy_id)["reserved_usd"] == "0.00"
     # And the room is there again for a new reservation
     request_now = guard.reserve(SERVICE, request, None)
@@ -240,8 +240,9 @@ def test_ten_thousand_live_holds_keep_the_counter_item_small(api: Api, aws: AwsR
         store.place(reservation, [(policy, key, CounterState(rev=rev))], now, config.version)
         rev = 1 if rev is None else rev + 1
     # Then every live hold counts, and the item holds one sum per minute, not one entry per hold
-    view = policy_routes.budget_status()
-    view.now = lambda: start + timedelta(hours=1)
+    api_bootstrap.install(
+        api_bootstrap.ApiRoot(settings_of(ApiSettings), FixedClock(start + timedelta(hours=1)))
+    )
     assert Decimal(_status(api, policy_id)["reserved_usd"]) == Decimal("0.01") * holds
     raw = aws.dynamodb.get_item(
         TableName=TABLE_NAME,

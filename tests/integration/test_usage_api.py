@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+import api_bootstrap
+from budget_core.platform.settings import ApiSettings, settings_of
 from budget_service.kinesis_events import read_all
 from tests.integration.conftest import ApiResponse
 from tests.support.aws import USAGE_STREAM_NAME, AwsResources
@@ -110,19 +112,15 @@ def test_records_the_stream_rejects_are_retried_until_they_are_in(
     api: Api, aws: AwsResources, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import boto3
-    import usage_routes
 
-    from budget_core.adapters.usage.kinesis_usage_forwarder import KinesisUsageForwarder
     from budget_core.domain.shared.clock import SystemClock
-    from budget_core.domain.usage.submission import UsageSubmission
     from tests.support.aws import REGION
     from tests.support.flaky_client import FlakyClient, reject_every_other_record
 
     # Given a stream whose shards throttle half of the first PutRecords
     kinesis = FlakyClient(boto3.client("kinesis", region_name=REGION))
     kinesis.intercept_next("put_records", reject_every_other_record)
-    submission = UsageSubmission(KinesisUsageForwarder(kinesis, USAGE_STREAM_NAME), SystemClock().now)
-    monkeypatch.setattr(usage_routes, "usage_submission", lambda: submission)
+    api_bootstrap.install(api_bootstrap.ApiRoot(settings_of(ApiSettings), SystemClock(), kinesis=kinesis))
     # When 6 events are posted
     response = api("record_usage", body={"events": _events(6)})
     # Then all 6 are accepted, each on the stream once
@@ -136,11 +134,8 @@ def test_records_the_stream_keeps_rejecting_are_reported_as_failed(
     api: Api, aws: AwsResources, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import boto3
-    import usage_routes
 
-    from budget_core.adapters.usage.kinesis_usage_forwarder import KinesisUsageForwarder
     from budget_core.domain.shared.clock import SystemClock
-    from budget_core.domain.usage.submission import UsageSubmission
     from tests.support.aws import REGION
     from tests.support.flaky_client import FlakyClient, reject_all_records, reject_every_other_record
 
@@ -148,8 +143,7 @@ def test_records_the_stream_keeps_rejecting_are_reported_as_failed(
     kinesis.intercept_next(
         "put_records", reject_every_other_record, reject_every_other_record, reject_all_records
     )
-    submission = UsageSubmission(KinesisUsageForwarder(kinesis, USAGE_STREAM_NAME), SystemClock().now)
-    monkeypatch.setattr(usage_routes, "usage_submission", lambda: submission)
+    api_bootstrap.install(api_bootstrap.ApiRoot(settings_of(ApiSettings), SystemClock(), kinesis=kinesis))
     response = api("record_usage", body={"events": _events(4)})
     assert response.status == 202
     # 4 sent: 2 in; of the 2 retried, 1 in; of the last, none after the third try

@@ -9,10 +9,13 @@ from decimal import Decimal
 
 import pytest
 
+import ingest_bootstrap
 import usage_ingest_app
+from budget_core.platform.settings import IngestSettings, settings_of
 from budget_service.lambda_context import LocalLambdaContext
 from budget_service.sample_events import EVENTS_DIR, SAMPLE_EPOCH, kinesis_sample, load_event
 from tests.support.aws import AwsResources
+from tests.support.clocks import FixedClock
 from tests.support.ledger_reads import daily_rollup, usage_record
 
 
@@ -25,7 +28,11 @@ def test_the_committed_samples_are_built_from_the_current_sources() -> None:
 def test_the_poison_sample_commits_the_valid_records_and_dead_letters_the_rest(
     aws: AwsResources, fresh_handlers: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(usage_ingest_app, "_now", lambda: datetime.fromisoformat(SAMPLE_EPOCH))
+    ingest_bootstrap.install(
+        ingest_bootstrap.IngestRoot(
+            settings_of(IngestSettings), FixedClock(datetime.fromisoformat(SAMPLE_EPOCH))
+        )
+    )
     result = usage_ingest_app.handler(
         load_event("usage_ingest/kinesis_with_poison.json"), LocalLambdaContext()
     )

@@ -1,16 +1,19 @@
-"""Cold starts on demand: every lru_cache'd builder of the handler modules (clients, services,
-caches) is dropped, as a new Lambda instance would start without them."""
+"""Cold starts on demand: each function's composition root is dropped (and the alert functions'
+cached builders), as a new Lambda instance would start without them."""
 
 from __future__ import annotations
 
 import importlib
 
 API_ROUTE_GROUPS = ("policy_routes", "check_routes", "usage_routes", "alert_routes")
-API_MODULES = ("policy_api_app", "api_dependencies", *API_ROUTE_GROUPS)
+API_MODULES = ("policy_api_app", "api_bootstrap", *API_ROUTE_GROUPS)
 HANDLER_MODULES = (*API_MODULES, "usage_ingest_app", "alert_delivery", "alerts_app", "alert_redelivery_app")
+ROOTS = ("api_bootstrap", "ingest_bootstrap")
 
 
 def clear_handler_caches() -> None:
+    for name in ROOTS:
+        importlib.import_module(name).install(None)
     for module in map(importlib.import_module, HANDLER_MODULES):
         for value in list(vars(module).values()):
             if (

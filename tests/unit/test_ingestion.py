@@ -18,6 +18,7 @@ from budget_core.domain.usage.ports import (
     UncommittableCommit,
 )
 from budget_core.domain.usage.pricing.pricer import Pricer
+from tests.support.clocks import FixedClock
 
 NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
 
@@ -96,7 +97,7 @@ def _ingestor(
     ledger: FakeLedger, configs: FakeConfigs | None = None, letters: FakeDeadLetters | None = None
 ) -> UsageIngestor:
     return UsageIngestor(
-        configs or FakeConfigs(), ledger, Pricer(), letters or FakeDeadLetters(), lambda: NOW
+        configs or FakeConfigs(), ledger, Pricer(), letters or FakeDeadLetters(), FixedClock(NOW)
     )
 
 

@@ -13,7 +13,7 @@ marker that makes a second seeding impossible.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -22,6 +22,7 @@ from typing import Protocol
 from budget_core.domain.checks.service import CounterReader
 from budget_core.domain.checks.spend import CounterState, counter_key
 from budget_core.domain.policies.policy import Policy
+from budget_core.domain.shared.clock import Clock
 from budget_core.domain.shared.errors import StoreUnavailable
 from budget_core.domain.shared.periods import PeriodWindow
 from budget_core.domain.usage.accounting import PolicyCounterKey, seeded_from
@@ -90,19 +91,19 @@ class CounterSeeder:
     rollups: RollupReader  # strongly consistent reads
     counters: CounterReader
     store: SeedStore
-    now: Callable[[], datetime]
+    clock: Clock
     max_attempts: int = 5
 
     def seed_current(self, policy: Policy) -> bool:
         """Seed the policy's counter of the current period if it needs it; True when it did.
         StoreUnavailable when the counter kept moving (a later read seeds it)."""
-        key, window = counter_key(policy, self.now())
+        key, window = counter_key(policy, self.clock.now())
         return self.seed(policy, key, window)
 
     def seed(self, policy: Policy, key: PolicyCounterKey, window: PeriodWindow) -> bool:
         """Seed the counter ``key`` of the period ``window`` if it needs it (the current period,
         or an earlier one a late event just opened); True when it did."""
-        now = self.now()
+        now = self.clock.now()
         for _ in range(self.max_attempts):
             before = self.counters.read([key])[key]
             if not needs_seed(policy, window, before):

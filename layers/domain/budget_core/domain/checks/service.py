@@ -25,6 +25,7 @@ from budget_core.domain.checks.spend import CounterState, Standing, counter_key,
 from budget_core.domain.policies.matching import matching_policies
 from budget_core.domain.policies.policy import Enforcement, FailMode, Policy, PolicyStatus, UsageKind
 from budget_core.domain.shared.auth import Action, Principal
+from budget_core.domain.shared.clock import Clock
 from budget_core.domain.shared.errors import (
     BudgetExceeded,
     IdempotencyKeyReused,
@@ -189,7 +190,7 @@ class BudgetGuard:
     counters: CounterReader
     store: ReservationStore
     pricer: Pricer
-    now: Callable[[], datetime]
+    clock: Clock
     max_attempts: int = 100
     sleep: Callable[[float], None] = time.sleep
     seeder: CounterSeeder | None = None
@@ -199,7 +200,7 @@ class BudgetGuard:
     def check(self, principal: Principal, request: CheckRequest, _refreshed: bool = False) -> CheckResult:
         principal.require(Action.SPEND)
         tenant = principal.tenant_id
-        now = self.now()
+        now = self.clock.now()
         config = self.configs.load(tenant)
         amount = self._amount(request, config)
         policies = self._policies(config, request)
@@ -276,7 +277,7 @@ class BudgetGuard:
         amount = self._amount(request, config)
         hard = [p for p in self._policies(config, request) if p.enforcement is Enforcement.HARD]
         for attempt in range(self.max_attempts):
-            now = self.now()
+            now = self.clock.now()
             keyed = [(p, *counter_key(p, now)) for p in hard]
             states = self.counters.read([key for _, key, _ in keyed]) if keyed else {}
             if self._seeded(keyed, states):
@@ -332,7 +333,7 @@ class BudgetGuard:
         )
         if reservation is None:
             raise NotFound(f"reservation '{reservation_id}' does not exist")
-        self.store.release(reservation, self.now())
+        self.store.release(reservation, self.clock.now())
 
     # -- shared -------------------------------------------------------------------------------
 
@@ -347,7 +348,7 @@ class BudgetGuard:
         event = UsageEvent(
             event_id="estimate",
             tenant_id="estimate",
-            timestamp=self.now(),
+            timestamp=self.clock.now(),
             kind=request.kind or UsageKind.LLM,
             provider=request.provider,
             model=request.model,

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -13,6 +11,7 @@ from budget_core.domain.checks.spend import Standing, counter_key, forecast
 from budget_core.domain.policies.policy import POLICY_ID
 from budget_core.domain.policies.ports import PolicyRepository
 from budget_core.domain.shared.auth import Action, Principal
+from budget_core.domain.shared.clock import Clock
 from budget_core.domain.shared.errors import NotFound
 from budget_core.domain.shared.money import percent_of
 
@@ -34,7 +33,7 @@ class PolicyStatusView:
 class BudgetStatus:
     policies: PolicyRepository
     counters: CounterReader
-    now: Callable[[], datetime]
+    clock: Clock
     seeder: CounterSeeder | None = None
 
     def status(self, principal: Principal, policy_id: str) -> PolicyStatusView:
@@ -42,7 +41,7 @@ class BudgetStatus:
         policy = self.policies.get(principal.tenant_id, policy_id) if POLICY_ID.match(policy_id) else None
         if policy is None:
             raise NotFound(f"policy '{policy_id}' does not exist")
-        now = self.now()
+        now = self.clock.now()
         key, window = counter_key(policy, now)
         state = self.counters.read([key])[key]
         if self.seeder is not None and self.seeder.seed_where_needed([(policy, key, window)], {key: state}):

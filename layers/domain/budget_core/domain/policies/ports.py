@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from budget_core.domain.policies.enums import PolicyStatus, ScopeType
@@ -55,7 +54,3 @@ class PolicyRepository(Protocol):
 
 class EventPublisher(Protocol):
     def publish(self, events: Sequence[PolicyLifecycleEvent]) -> None: ...
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...

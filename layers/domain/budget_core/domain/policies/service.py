@@ -12,8 +12,9 @@ from pydantic import ValidationError
 from budget_core.domain.policies.lifecycle import PolicyEventType, PolicyLifecycleEvent
 from budget_core.domain.policies.overlap import MAX_POLICIES_PER_EVENT, largest_overlap
 from budget_core.domain.policies.policy import POLICY_ID, AlertSettings, NewPolicy, Policy, PolicyPatch
-from budget_core.domain.policies.ports import Clock, EventPublisher, Page, PolicyQuery, PolicyRepository
+from budget_core.domain.policies.ports import EventPublisher, Page, PolicyQuery, PolicyRepository
 from budget_core.domain.shared.auth import Action, Principal
+from budget_core.domain.shared.clock import Clock
 from budget_core.domain.shared.errors import (
     ConcurrentModification,
     NotFound,

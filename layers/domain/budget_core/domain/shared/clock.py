@@ -1,6 +1,14 @@
+"""Time, as every service gets it: one ``Clock``, injected by the function's composition root
+(tests inject a fixed one)."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
 
 
 def as_utc(value: date | datetime) -> datetime:

@@ -15,6 +15,7 @@ from decimal import Decimal
 from pydantic import ValidationError
 
 from budget_core.domain.policies.policy import Policy
+from budget_core.domain.shared.clock import Clock
 from budget_core.domain.shared.errors import StoreUnavailable, validation_details
 from budget_core.domain.shared.periods import period_key, period_window
 from budget_core.domain.usage.accounting import (
@@ -88,7 +89,7 @@ class UsageIngestor:
     ledger: UsageLedger
     pricer: Pricer
     dead_letters: DeadLetters
-    now: Callable[[], datetime]
+    clock: Clock
     reservations: ReservationLookup | None = None
     # builds the seeder on first use: late events into an earlier period are rare, and the
     # seeder's reads stay off the cold start
@@ -115,7 +116,7 @@ class UsageIngestor:
 
     def _count(self, records: Sequence[tuple[str, bytes]], arrivals: Mapping[str, datetime]) -> IngestReport:
         report = IngestReport()
-        now = self.now()
+        now = self.clock.now()
         events: list[tuple[str, UsageEvent]] = []
         seen: set[tuple[str, str]] = set()
         for record_id, data in records:
@@ -209,7 +210,7 @@ class UsageIngestor:
         False when the store was unavailable for it."""
         if self.earlier_periods is None:
             return True
-        now = self.now()
+        now = self.clock.now()
         for key, delta in commit.deltas.items():
             policy = delta.policy
             if not isinstance(key, PolicyCounterKey) or policy is None or delta.first_moment is None:

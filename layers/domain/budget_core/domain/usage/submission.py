@@ -6,14 +6,15 @@ is replaced. Invalid events are answered one by one, the valid ones still go thr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Protocol
 
 from pydantic import ValidationError
 
 from budget_core.domain.shared.auth import Action, Principal
+from budget_core.domain.shared.clock import Clock
 from budget_core.domain.shared.errors import validation_details
 from budget_core.domain.usage.event import UsageEvent
 
@@ -47,13 +48,13 @@ class SubmissionResult:
 @dataclass
 class UsageSubmission:
     forwarder: UsageForwarder
-    now: Callable[[], datetime]
+    clock: Clock
 
     def submit(self, principal: Principal, raw_events: Sequence[dict[str, Any]]) -> SubmissionResult:
         principal.require(Action.SPEND)
         result = SubmissionResult()
         valid: list[tuple[int, UsageEvent]] = []
-        now = self.now()
+        now = self.clock.now()
         for index, raw in enumerate(raw_events):
             try:
                 event = UsageEvent.model_validate(
