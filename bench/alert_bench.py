@@ -139,7 +139,7 @@ def measure() -> dict[str, Any]:
         def counted_client(name: str, *args: Any, **kwargs: Any) -> Any:
             return counter.attach(real_client(name, *args, **kwargs))
 
-        alerts_app.boto3.client = counted_client  # type: ignore[assignment]
+        boto3.client = counted_client  # type: ignore[assignment]
 
         def deliver_each() -> list[tuple[int, int]]:
             """(DynamoDB requests, SNS publishes) of each record, handed over one at a time."""

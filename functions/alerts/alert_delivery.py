@@ -3,10 +3,10 @@ claims, sends and records alerts. Built on first use, kept for the life of the i
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
-from functools import lru_cache
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -16,37 +16,66 @@ from budget_core.adapters.alerts.eventbridge_budget_events import EventBridgeBud
 from budget_core.adapters.alerts.sns_alert_notifier import SnsAlertNotifier
 from budget_core.domain.alerts.rules import ForecastRule
 from budget_core.domain.alerts.service import AlertService, ThresholdReport
+from budget_core.domain.shared.clock import Clock, SystemClock
+from budget_core.platform.composition import RootHolder
 from budget_core.platform.observability import metrics
-from budget_core.platform.settings import AlertDeliverySettings, settings_of
+from budget_core.platform.settings import AlertDeliverySettings, AlertSettings, settings_of
+
+if TYPE_CHECKING:
+    from budget_core.adapters.usage.sqs_dead_letters import SqsDeadLetters
 
 # Short timeouts: a slow call must fail well inside the function's timeout and the claim's lease,
 # or a timed-out invocation would leave sent-but-unrecorded alerts behind.
 CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
+class AlertRoot:
+    """The alert functions' composition root: the alert service and what it needs, built from one
+    settings model, one set of clients and one clock on first use. Tests install their own."""
+
+    def __init__(
+        self, settings: AlertDeliverySettings, clock: Clock, clients: dict[str, Any] | None = None
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._clients = dict(clients or {})
+
+    def client(self, name: str) -> Any:
+        if name not in self._clients:
+            self._clients[name] = boto3.client(name, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+        return self._clients[name]
+
+    @cached_property
+    def alert_service(self) -> AlertService:
+        settings = self.settings
+        return AlertService(
+            claims=DynamoDBAlertClaims(
+                self.client("dynamodb"),
+                settings.table_name,
+                timedelta(days=settings.alert_retention_days),
+                self.clock.now,
+            ),
+            notifier=SnsAlertNotifier(self.client("sns"), settings.alert_topic_arn),
+            events=EventBridgeBudgetEvents(self.client("events"), settings.event_bus_name),
+            rule=ForecastRule(
+                min_elapsed_fraction=Decimal(settings.forecast_min_elapsed_percent) / 100,
+                min_spent_percent=Decimal(settings.forecast_min_spent_percent),
+            ),
+        )
+
+    @cached_property
+    def dead_letters(self) -> SqsDeadLetters:
+        """AlertFunction's dead-letter queue, for counter records it cannot read (rare: its import
+        stays off the cold start)."""
+        from budget_core.adapters.usage.sqs_dead_letters import SqsDeadLetters
+
+        url = settings_of(AlertSettings).alert_dead_letter_queue_url
+        return SqsDeadLetters(self.client("sqs"), url, "AlertFunction", self.clock.now)
 
 
-@lru_cache(maxsize=1)
-def dynamodb() -> Any:
-    return boto3.client("dynamodb", config=CLIENT_CONFIG)
-
-
-@lru_cache(maxsize=1)
-def alert_service() -> AlertService:
-    settings = settings_of(AlertDeliverySettings)
-    return AlertService(
-        claims=DynamoDBAlertClaims(
-            dynamodb(), settings.table_name, timedelta(days=settings.alert_retention_days), now
-        ),
-        notifier=SnsAlertNotifier(boto3.client("sns", config=CLIENT_CONFIG), settings.alert_topic_arn),
-        events=EventBridgeBudgetEvents(boto3.client("events", config=CLIENT_CONFIG), settings.event_bus_name),
-        rule=ForecastRule(
-            min_elapsed_fraction=Decimal(settings.forecast_min_elapsed_percent) / 100,
-            min_spent_percent=Decimal(settings.forecast_min_spent_percent),
-        ),
-    )
+_holder = RootHolder(lambda: AlertRoot(settings_of(AlertDeliverySettings), SystemClock()))
+root = _holder.root
+install = _holder.install
 
 
 def count_report(report: ThresholdReport) -> None:

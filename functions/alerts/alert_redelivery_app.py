@@ -7,7 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from alert_delivery import alert_service, count_report, dynamodb
+from alert_delivery import count_report, root
 from budget_core.platform.observability import logger, metrics
 from budget_core.platform.settings import AlertDeliverySettings, settings_of
 
@@ -20,8 +20,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     del event, context
     from budget_core.adapters.policies.dynamodb_policy_repository import DynamoDBPolicyRepository
 
-    policies = DynamoDBPolicyRepository(dynamodb(), settings_of(AlertDeliverySettings).table_name)
-    report = alert_service().redeliver_pending(policies)
+    policies = DynamoDBPolicyRepository(root().client("dynamodb"), root().settings.table_name)
+    report = root().alert_service.redeliver_pending(policies)
     count_report(report)
     metrics.add_metric(name="AlertPublishFailures", unit="Count", value=len(report.failures))
     if report.raised:

@@ -15,15 +15,13 @@ import gc
 gc.disable()
 
 import json
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
-from alert_delivery import alert_service, count_report, now
+from alert_delivery import count_report, root
 from budget_core.adapters.alerts.counter_images import UnreadableCounter, counter_change
 from budget_core.domain.alerts.service import AlertDeliveryIncomplete
 from budget_core.platform.batch import RetryLater, in_stream_order
@@ -31,7 +29,7 @@ from budget_core.platform.observability import logger, metrics
 from budget_core.platform.settings import AlertSettings, settings_of
 
 if TYPE_CHECKING:
-    from budget_core.adapters.usage.sqs_dead_letters import SqsDeadLetters
+    pass
 
 settings_of(AlertSettings)  # at init: a missing variable fails here, naming it
 
@@ -52,14 +50,6 @@ class TableStreamRecord(BaseModel):
     eventID: str
     eventName: str
     dynamodb: StreamChange
-
-
-@lru_cache(maxsize=1)
-def dead_letters() -> SqsDeadLetters:
-    from budget_core.adapters.usage.sqs_dead_letters import SqsDeadLetters  # rare: off the cold start
-
-    url = settings_of(AlertSettings).alert_dead_letter_queue_url
-    return SqsDeadLetters(boto3.client("sqs"), url, "AlertFunction", now)
 
 
 processor = BatchProcessor(
@@ -83,7 +73,7 @@ def _handle(record: TableStreamRecord) -> None:
         return
     before, after = change
     try:
-        report = alert_service().check_thresholds(before, after)
+        report = root().alert_service.check_thresholds(before, after)
     except AlertDeliveryIncomplete as incomplete:
         count_report(incomplete.report)
         metrics.add_metric(name="AlertPublishFailures", unit="Count", value=len(incomplete.report.failures))
@@ -106,7 +96,7 @@ def _dead_letter(record: TableStreamRecord, reason: str) -> None:
     from budget_core.domain.usage.ports import Rejection
 
     raw = json.dumps(record.model_dump(mode="json"), separators=(",", ":")).encode()
-    unsent = dead_letters().send([Rejection(record.dynamodb.SequenceNumber, reason, raw)])
+    unsent = root().dead_letters.send([Rejection(record.dynamodb.SequenceNumber, reason, raw)])
     if unsent:
         raise RetryLater("the dead-letter queue did not take an unreadable counter record")
     metrics.add_metric(name="UnreadableCounterRecords", unit="Count", value=1)

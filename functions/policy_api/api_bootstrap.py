@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from budget_core.domain.shared.clock import Clock, SystemClock
+from budget_core.platform.composition import RootHolder
 from budget_core.platform.settings import ApiSettings, settings_of
 
 if TYPE_CHECKING:
@@ -147,18 +148,6 @@ class ApiRoot:
         return AlertHistory(DynamoDBAlertHistory(self.dynamodb, self.settings.table_name))
 
 
-_installed: ApiRoot | None = None
-
-
-def root() -> ApiRoot:
-    """This instance's root, made on first use from the environment and the system clock."""
-    global _installed
-    if _installed is None:
-        _installed = ApiRoot(settings_of(ApiSettings), SystemClock())
-    return _installed
-
-
-def install(replacement: ApiRoot | None) -> None:
-    """Use ``replacement`` from now on (None: a new root on next use, as after a cold start)."""
-    global _installed
-    _installed = replacement
+_holder = RootHolder(lambda: ApiRoot(settings_of(ApiSettings), SystemClock()))
+root = _holder.root
+install = _holder.install

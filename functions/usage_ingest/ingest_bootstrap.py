@@ -17,6 +17,7 @@ from budget_core.domain.policies.tenant_config_cache import CachedTenantConfig
 from budget_core.domain.shared.clock import Clock, SystemClock
 from budget_core.domain.usage.ingestion import UsageIngestor
 from budget_core.domain.usage.pricing.pricer import Pricer
+from budget_core.platform.composition import RootHolder
 from budget_core.platform.settings import IngestSettings, settings_of
 
 if TYPE_CHECKING:
@@ -71,18 +72,6 @@ class IngestRoot:
         )
 
 
-_installed: IngestRoot | None = None
-
-
-def root() -> IngestRoot:
-    """This instance's root, made on first use from the environment and the system clock."""
-    global _installed
-    if _installed is None:
-        _installed = IngestRoot(settings_of(IngestSettings), SystemClock())
-    return _installed
-
-
-def install(replacement: IngestRoot | None) -> None:
-    """Use ``replacement`` from now on (None: a new root on next use, as after a cold start)."""
-    global _installed
-    _installed = replacement
+_holder = RootHolder(lambda: IngestRoot(settings_of(IngestSettings), SystemClock()))
+root = _holder.root
+install = _holder.install

@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
+import alert_delivery
 import alert_redelivery_app
 import alerts_app
 import ingest_bootstrap
@@ -19,7 +20,8 @@ from budget_core.adapters.alerts.dynamodb_alert_claims import DynamoDBAlertClaim
 from budget_core.adapters.policies.dynamodb_policy_repository import DynamoDBPolicyRepository
 from budget_core.adapters.shared.dynamodb_codec import from_item
 from budget_core.domain.alerts.rules import detect_crossings
-from budget_core.platform.settings import IngestSettings, settings_of
+from budget_core.domain.shared.clock import SystemClock
+from budget_core.platform.settings import AlertDeliverySettings, IngestSettings, settings_of
 from budget_service.lambda_context import LocalLambdaContext
 from budget_service.sample_events import load_event
 from tests.integration.conftest import ApiResponse
@@ -350,9 +352,8 @@ def test_the_sample_stream_event_alerts_on_50_and_80(aws: AwsResources, fresh_ha
 def _failing_sns(monkeypatch: pytest.MonkeyPatch, failures: int) -> FlakyClient:
     sns = FlakyClient(boto3.client("sns", region_name=REGION))
     sns.fail_next("publish", *[lambda _: throttled("Publish")] * failures)
-    real_client = boto3.client
-    monkeypatch.setattr(
-        alerts_app.boto3, "client", lambda name, *a, **k: sns if name == "sns" else real_client(name, *a, **k)
+    alert_delivery.install(
+        alert_delivery.AlertRoot(settings_of(AlertDeliverySettings), SystemClock(), {"sns": sns})
     )
     return sns
 

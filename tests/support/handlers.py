@@ -8,7 +8,7 @@ import importlib
 API_ROUTE_GROUPS = ("policy_routes", "check_routes", "usage_routes", "alert_routes")
 API_MODULES = ("policy_api_app", "api_bootstrap", *API_ROUTE_GROUPS)
 HANDLER_MODULES = (*API_MODULES, "usage_ingest_app", "alert_delivery", "alerts_app", "alert_redelivery_app")
-ROOTS = ("api_bootstrap", "ingest_bootstrap")
+ROOTS = ("api_bootstrap", "ingest_bootstrap", "alert_delivery")
 
 
 def clear_handler_caches() -> None:

@@ -48,7 +48,7 @@ from budget_core.domain.usage.quantities import COUNTED, COUNTED_NAMES
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef, UpdateTypeDef
 
 T = TypeVar("T")
 USAGE_ENTITY = "usage"
@@ -248,27 +248,17 @@ class DynamoDBUsageLedger:
             for index, name in enumerate(removed):
                 names[f"#r{index}"] = name
             expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(removed)))
-        if condition is None:
-            return {
-                "Update": {
-                    "TableName": self._table,
-                    "Key": to_item(key),
-                    "UpdateExpression": expression,
-                    "ExpressionAttributeNames": names,
-                    "ExpressionAttributeValues": to_item(values),
-                }
-            }
-        return {
-            "Update": {
-                "TableName": self._table,
-                "Key": to_item(key),
-                "UpdateExpression": expression,
-                "ExpressionAttributeNames": names,
-                "ExpressionAttributeValues": to_item(values),
-                "ConditionExpression": condition[0],
-                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-            }
+        update: UpdateTypeDef = {
+            "TableName": self._table,
+            "Key": to_item(key),
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": to_item(values),
         }
+        if condition is not None:
+            update["ConditionExpression"] = condition[0]
+            update["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        return {"Update": update}
 
 
 class _LabelsMoved(Exception):
