@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Pat
 from pydantic import BaseModel
 
 from api_bootstrap import root
-from budget_core.domain.checks.service import (
+from budget_core.domain.checks.models import (
     CheckRequest,
     CheckResult,
     PolicyVerdict,

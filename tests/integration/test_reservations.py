@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import api_bootstrap
-from budget_core.domain.checks.service import ReservationRequest
+from budget_core.domain.checks.models import ReservationRequest
 from budget_core.domain.shared.auth import Principal, Role
 from budget_core.domain.shared.errors import BudgetExceeded
 from budget_core.platform.settings import ApiSettings, settings_of
@@ -213,7 +213,7 @@ def test_ten_thousand_live_holds_keep_the_counter_item_small(api: Api, aws: AwsR
         DynamoDBReservationStore,
     )
     from budget_core.adapters.policies.dynamodb_tenant_config import DynamoDBTenantConfigSource
-    from budget_core.domain.checks.service import Reservation
+    from budget_core.domain.checks.models import Reservation
     from budget_core.domain.checks.spend import CounterState, counter_key, hold_expiry
 
     # Given a policy, and 10,000 holds placed on its counter over an hour, each with the store's own

@@ -38,7 +38,8 @@ from budget_core.adapters.shared.keys import (
     reserved_attribute,
     tenant_config_key,
 )
-from budget_core.domain.checks.service import HoldConflict, Reservation
+from budget_core.domain.checks.models import Reservation
+from budget_core.domain.checks.ports import HoldConflict
 from budget_core.domain.checks.spend import CounterState
 from budget_core.domain.policies.policy import Policy
 from budget_core.domain.shared.periods import PeriodWindow, period_window

@@ -19,7 +19,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
-from budget_core.domain.checks.service import CounterReader
+from budget_core.domain.checks.ports import CounterReader
 from budget_core.domain.checks.spend import CounterState, counter_key
 from budget_core.domain.policies.policy import Policy
 from budget_core.domain.shared.clock import Clock

@@ -12,15 +12,20 @@ import hashlib
 import random
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, Protocol, Self
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
+from budget_core.domain.checks.models import (
+    CheckRequest,
+    CheckResult,
+    PolicyVerdict,
+    Reservation,
+    ReservationRequest,
+)
+from budget_core.domain.checks.ports import CounterReader, HoldConflict, ReservationStore
 from budget_core.domain.checks.spend import CounterState, Standing, counter_key, hold_expiry
 from budget_core.domain.policies.matching import matching_policies
 from budget_core.domain.policies.policy import Enforcement, FailMode, Policy, PolicyStatus, UsageKind
@@ -34,11 +39,8 @@ from budget_core.domain.shared.errors import (
     ValidationFailed,
 )
 from budget_core.domain.shared.ids import new_id
-from budget_core.domain.shared.money import Money
 from budget_core.domain.usage.accounting import PolicyCounterKey
 from budget_core.domain.usage.event import (
-    ATTRIBUTE_PATTERN,
-    NAME_PATTERN,
     TokenAndImageUsage,
     UsageEvent,
 )
@@ -53,131 +55,6 @@ if TYPE_CHECKING:
     from budget_core.domain.checks.seeding import CounterSeeder
 
 RESERVATION_ID = re.compile(r"^res_[0-9a-f]{28}$")  # what new_id("res") and a key digest make
-MAX_ESTIMATE = Decimal(100_000)  # one call costing more than this is a mistake, not a budget question
-Attribute = Annotated[str, Field(pattern=ATTRIBUTE_PATTERN)]
-Name = Annotated[str, Field(pattern=NAME_PATTERN)]
-
-
-class CheckRequest(BaseModel):
-    """The coming call: its scope attributes and either a cost estimate or a usage estimate."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    user_id: Attribute | None = None
-    team_id: Attribute | None = None
-    api_key_id: Attribute | None = None
-    project_id: Attribute | None = None
-    provider: Name | None = None
-    model: Name | None = None
-    kind: UsageKind | None = None
-    operation: Name | None = None
-    estimated_cost_usd: Annotated[Money, Field(ge=0, le=MAX_ESTIMATE)] | None = None
-    usage: TokenAndImageUsage | None = None
-
-    @model_validator(mode="after")
-    def _one_estimate(self) -> Self:
-        if (self.estimated_cost_usd is None) == (self.usage is None):
-            raise ValueError("give either estimated_cost_usd or a usage estimate")
-        if self.usage is not None and (self.provider is None or self.model is None):
-            raise ValueError("a usage estimate needs provider and model to be priced")
-        return self
-
-    def attributes(self) -> dict[str, str | None]:
-        return {
-            "user_id": self.user_id,
-            "team_id": self.team_id,
-            "api_key_id": self.api_key_id,
-            "project_id": self.project_id,
-        }
-
-
-class ReservationRequest(CheckRequest):
-    ttl_seconds: Annotated[int, Field(ge=1, le=3600, strict=True)] = 300
-
-
-class Decision(StrEnum):
-    ALLOW = "allow"
-    DENY = "deny"
-    ALLOW_SOFT_LIMIT = "allow_soft_limit"
-
-
-@dataclass(frozen=True)
-class PolicyVerdict:
-    standing: Standing | None  # None when the counters could not be read
-    policy: Policy
-    period_key: str
-    period_end: datetime
-    blocking: bool
-    over_soft_limit: bool
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    amount_usd: Decimal
-    verdicts: list[PolicyVerdict]
-    degraded: bool = False  # the counters could not be read; fail modes decided
-
-    @property
-    def blocking_policy_ids(self) -> list[str]:
-        return [v.policy.policy_id for v in self.verdicts if v.blocking]
-
-    @property
-    def decision(self) -> Decision:
-        if self.blocking_policy_ids:
-            return Decision.DENY
-        if any(v.over_soft_limit for v in self.verdicts):
-            return Decision.ALLOW_SOFT_LIMIT
-        return Decision.ALLOW
-
-
-@dataclass(frozen=True)
-class Reservation:
-    reservation_id: str
-    tenant_id: str
-    amount_usd: Decimal
-    created_at: datetime
-    expires_at: datetime
-    counters: list[PolicyCounterKey]
-    request_hash: str
-    replayed: bool = False
-    summed: bool = True  # its holds are in the counters' per-minute sums (False: placed before them)
-
-    @property
-    def policy_ids(self) -> list[str]:
-        return [k.policy_id for k in self.counters]
-
-
-class CounterReader(Protocol):
-    def read(self, keys: Sequence[PolicyCounterKey]) -> dict[PolicyCounterKey, CounterState]:
-        """Current state of each counter, in one round trip; absent counters read as empty."""
-
-    def read_with_config(
-        self, tenant_id: str, keys: Sequence[PolicyCounterKey]
-    ) -> tuple[dict[PolicyCounterKey, CounterState], int]:
-        """``read`` plus the tenant's configuration version, in the same round trip."""
-
-
-class HoldConflict(Exception):
-    """A counter changed between read and hold: evaluate again."""
-
-
-class ReservationStore(Protocol):
-    def get(self, tenant_id: str, reservation_id: str) -> Reservation | None: ...
-
-    def place(
-        self,
-        reservation: Reservation,
-        holds: Sequence[tuple[Policy, PolicyCounterKey, CounterState]],
-        now: datetime,
-        config_version: int,
-    ) -> None:
-        """Record ``reservation`` and its holds in one transaction, each hold conditioned on the
-        counter still being at the state read and the tenant's configuration on ``config_version``.
-        HoldConflict when a counter moved; StaleConfiguration when the policies changed;
-        FileExistsError when the reservation id exists already."""
-
-    def release(self, reservation: Reservation, now: datetime) -> None:
-        """Remove its holds and mark it released; a second release changes nothing."""
 
 
 def _hash_request(request: CheckRequest) -> str:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from budget_core.domain.checks.service import CounterReader
+from budget_core.domain.checks.ports import CounterReader
 from budget_core.domain.checks.spend import Standing, counter_key, forecast
 from budget_core.domain.policies.policy import POLICY_ID
 from budget_core.domain.policies.ports import PolicyRepository
