@@ -77,16 +77,16 @@ def measure() -> dict[str, Any]:
     from workload import stored_policy
 
     from budget_core.adapters.policies.dynamodb_policy_repository import DynamoDBPolicyRepository
-    from budget_service.kinesis_events import lambda_event as kinesis_event
-    from budget_service.lambda_context import LocalLambdaContext
-    from budget_service.moto_isolation import serialize_dynamodb_operations
-    from budget_service.provision import ProvisionedNames, provision
-    from budget_service.table_stream_events import (
+    from budget_service.emulator.kinesis_events import lambda_event as kinesis_event
+    from budget_service.emulator.lambda_context import LocalLambdaContext
+    from budget_service.emulator.moto_isolation import serialize_dynamodb_operations
+    from budget_service.emulator.table_stream_events import (
         lambda_event,
         read_lambda_records,
         read_new_records,
         template_filter,
     )
+    from budget_service.templates.provision import ProvisionedNames, provision
 
     serialize_dynamodb_operations()
     with mock_aws():

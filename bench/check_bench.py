@@ -37,7 +37,7 @@ def main() -> int:
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
-    from budget_service.moto_isolation import serialize_dynamodb_operations
+    from budget_service.emulator.moto_isolation import serialize_dynamodb_operations
 
     serialize_dynamodb_operations()
     port = _free_port()
@@ -67,9 +67,9 @@ def _run(endpoint: str) -> int:
 
     import api_bootstrap
     import policy_api_app
-    from budget_service.lambda_context import LocalLambdaContext
-    from budget_service.provision import ProvisionedNames, provision
-    from budget_service.sample_events import api_event
+    from budget_service.emulator.lambda_context import LocalLambdaContext
+    from budget_service.emulator.sample_events import api_event
+    from budget_service.templates.provision import ProvisionedNames, provision
 
     provision(ProvisionedNames("bench-checks", "bench-events"), REGION, endpoint)
     for body in (

@@ -118,7 +118,7 @@ class ChildResult:
 
 def _value(variable: str, value: Any, parameters: dict[str, Any]) -> str:
     """A variable as deployed with the parameters' defaults; a placeholder where it names a resource."""
-    from budget_service.provision import resolve
+    from budget_service.templates.provision import resolve
 
     try:
         return str(resolve(value, {}, parameters, REGION))
@@ -165,8 +165,8 @@ class Sources:
 
 def _targets(sources: Sources) -> list[Target]:
     from budget_service.local.functions import function_specs
-    from budget_service.provision import parameter_values
-    from budget_service.template import load_template
+    from budget_service.templates.model import load_template
+    from budget_service.templates.provision import parameter_values
 
     template = load_template()
     parameters = parameter_values(template)

@@ -104,9 +104,9 @@ def _relabel(batch: list[bytes], distinct: int) -> list[bytes]:
 def measure_requests(with_naive: bool = True, distinct_labels: int | None = None) -> dict[str, Any]:
     from moto import mock_aws
 
-    from budget_service.kinesis_events import lambda_event
-    from budget_service.moto_isolation import serialize_dynamodb_operations
-    from budget_service.provision import ProvisionedNames, provision
+    from budget_service.emulator.kinesis_events import lambda_event
+    from budget_service.emulator.moto_isolation import serialize_dynamodb_operations
+    from budget_service.templates.provision import ProvisionedNames, provision
 
     serialize_dynamodb_operations()
     with mock_aws():
@@ -134,7 +134,7 @@ def measure_requests(with_naive: bool = True, distinct_labels: int | None = None
                 settings_of(IngestSettings), SystemClock(), client, boto3.client("sqs", region_name=REGION)
             )
         )
-        from budget_service.lambda_context import LocalLambdaContext
+        from budget_service.emulator.lambda_context import LocalLambdaContext
 
         result = usage_ingest_app.handler(
             lambda_event(records, "arn:aws:kinesis:eu-west-1:1:stream/s", REGION), LocalLambdaContext()

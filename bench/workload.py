@@ -110,8 +110,8 @@ def stored_policy(body: dict[str, Any], tenant: str, now: datetime) -> Any:
 def ingest_mapping() -> dict[str, Any]:
     """What template.yaml sets for UsageIngestFunction and its Kinesis event source."""
     from budget_service.local.functions import function_specs
-    from budget_service.provision import parameter_values
-    from budget_service.template import load_template
+    from budget_service.templates.model import load_template
+    from budget_service.templates.provision import parameter_values
 
     template = load_template()
     ingest = function_specs(template)["UsageIngestFunction"]

@@ -7,7 +7,7 @@ import pytest
 from moto import mock_aws
 
 from budget_core.platform.settings import forget_settings
-from budget_service.moto_isolation import serialize_dynamodb_operations
+from budget_service.emulator.moto_isolation import serialize_dynamodb_operations
 from tests.support.aws import TEST_ENVIRONMENT, AwsResources, create_resources
 from tests.support.handlers import clear_handler_caches
 

@@ -19,7 +19,7 @@ import pytest
 
 from budget_service.local.api_client import ApiClient
 from budget_service.local.stack import free_port
-from budget_service.template import PROJECT_ROOT
+from budget_service.templates.model import PROJECT_ROOT
 
 START_TIMEOUT_SECONDS = 90
 

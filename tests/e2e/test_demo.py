@@ -7,7 +7,7 @@ import re
 import subprocess
 import sys
 
-from budget_service.template import PROJECT_ROOT
+from budget_service.templates.model import PROJECT_ROOT
 
 
 def test_the_demo_runs_the_whole_job_and_exits_zero() -> None:

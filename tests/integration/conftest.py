@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 import policy_api_app
-from budget_service.lambda_context import LocalLambdaContext
-from budget_service.sample_events import api_event
+from budget_service.emulator.lambda_context import LocalLambdaContext
+from budget_service.emulator.sample_events import api_event
 from tests.support.aws import AwsResources
 from tests.support.usage_stream import UsageStreamDriver
 

@@ -22,8 +22,8 @@ from budget_core.adapters.shared.dynamodb_codec import from_item
 from budget_core.domain.alerts.rules import detect_crossings
 from budget_core.domain.shared.clock import SystemClock
 from budget_core.platform.settings import AlertDeliverySettings, IngestSettings, settings_of
-from budget_service.lambda_context import LocalLambdaContext
-from budget_service.sample_events import load_event
+from budget_service.emulator.lambda_context import LocalLambdaContext
+from budget_service.emulator.sample_events import load_event
 from tests.integration.conftest import ApiResponse
 from tests.support.aws import ALERT_DLQ_URL, REGION, TABLE_NAME, AwsResources
 from tests.support.clocks import CallableClock

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from typing import Any
 
-from budget_service.template import PROJECT_ROOT
+from budget_service.templates.model import PROJECT_ROOT
 
 
 def _bench(*args: str) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """The moto patches the exactly-once and race tests stand on behave as DynamoDB does.
 
-``budget_service.moto_isolation`` replaces moto's TransactWriteItems (check every condition first,
+``budget_service.emulator.moto_isolation`` replaces moto's TransactWriteItems (check every condition first,
 then apply all, undo on failure) and serializes item operations. If either drifted from DynamoDB,
 the tests built on them would prove nothing: these tests pin the behaviour down.
 """

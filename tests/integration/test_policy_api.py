@@ -13,7 +13,7 @@ import api_bootstrap
 from budget_core.domain.policies.policy import NewPolicy
 from budget_core.domain.shared.auth import Principal, Role
 from budget_core.domain.shared.errors import PolicyConflict
-from budget_service.sample_events import api_event, load_event
+from budget_service.emulator.sample_events import api_event, load_event
 from tests.integration.conftest import ApiResponse, invoke_api
 from tests.support.aws import TABLE_NAME, AwsResources
 

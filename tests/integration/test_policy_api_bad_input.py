@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from budget_service.sample_events import api_event
+from budget_service.emulator.sample_events import api_event
 from tests.integration.conftest import ApiResponse, invoke_api
 from tests.support.aws import TABLE_NAME, AwsResources
 

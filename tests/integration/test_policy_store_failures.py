@@ -12,7 +12,7 @@ import pytest
 import api_bootstrap
 from budget_core.domain.shared.clock import SystemClock
 from budget_core.platform.settings import ApiSettings, settings_of
-from budget_service.sample_events import api_event
+from budget_service.emulator.sample_events import api_event
 from tests.integration.conftest import ApiResponse, invoke_api
 from tests.support.aws import REGION, TABLE_NAME, AwsResources
 from tests.support.flaky_client import FlakyClient, cancelled

@@ -11,9 +11,9 @@ from types import ModuleType
 
 import pytest
 
-from budget_service.lambda_context import LocalLambdaContext
-from budget_service.sample_events import EVENTS_DIR, api_event
-from budget_service.template import load_template
+from budget_service.emulator.lambda_context import LocalLambdaContext
+from budget_service.emulator.sample_events import EVENTS_DIR, api_event
+from budget_service.templates.model import load_template
 from tests.support.aws import AwsResources
 from tests.support.handlers import API_MODULES, API_ROUTE_GROUPS
 

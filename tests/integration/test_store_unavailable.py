@@ -18,7 +18,7 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from budget_service.sample_events import api_event
+from budget_service.emulator.sample_events import api_event
 from tests.integration.conftest import ApiResponse, invoke_api
 from tests.support.aws import AwsResources
 from tests.support.table_stream import TableStreamDriver

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from budget_service.sample_events import api_event
+from budget_service.emulator.sample_events import api_event
 from tests.integration.conftest import ApiResponse, invoke_api
 from tests.support.aws import create_resources
 from tests.support.handlers import clear_handler_caches

@@ -12,7 +12,7 @@ import pytest
 
 import api_bootstrap
 from budget_core.platform.settings import ApiSettings, settings_of
-from budget_service.kinesis_events import read_all
+from budget_service.emulator.kinesis_events import read_all
 from tests.integration.conftest import ApiResponse
 from tests.support.aws import USAGE_STREAM_NAME, AwsResources
 from tests.support.ledger_reads import usage_record
@@ -57,7 +57,7 @@ def test_events_posted_by_a_service_are_counted_for_the_tokens_tenant(
 
 def test_the_sample_event_is_accepted(api: Api, aws: AwsResources) -> None:
     # The sample's fixed timestamps are re-stamped into the accepted window
-    from budget_service.sample_events import api_event
+    from budget_service.emulator.sample_events import api_event
 
     body = json.loads(api_event("record_usage")["body"])
     for event in body["events"]:

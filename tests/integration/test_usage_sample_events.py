@@ -12,8 +12,8 @@ import pytest
 import ingest_bootstrap
 import usage_ingest_app
 from budget_core.platform.settings import IngestSettings, settings_of
-from budget_service.lambda_context import LocalLambdaContext
-from budget_service.sample_events import EVENTS_DIR, SAMPLE_EPOCH, kinesis_sample, load_event
+from budget_service.emulator.lambda_context import LocalLambdaContext
+from budget_service.emulator.sample_events import EVENTS_DIR, SAMPLE_EPOCH, kinesis_sample, load_event
 from tests.support.aws import AwsResources
 from tests.support.clocks import FixedClock
 from tests.support.ledger_reads import daily_rollup, usage_record

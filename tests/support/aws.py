@@ -9,7 +9,7 @@ from typing import Any
 
 import boto3
 
-from budget_service.provision import ProvisionedNames, provision, subscribe_queue
+from budget_service.templates.provision import ProvisionedNames, provision, subscribe_queue
 
 REGION = "eu-west-1"
 TABLE_NAME = "budget-test-table"

@@ -10,8 +10,8 @@ from typing import Any
 import boto3
 
 import alerts_app
-from budget_service.lambda_context import LocalLambdaContext
-from budget_service.table_stream_events import lambda_event, read_lambda_records, template_filter
+from budget_service.emulator.lambda_context import LocalLambdaContext
+from budget_service.emulator.table_stream_events import lambda_event, read_lambda_records, template_filter
 from tests.support.aws import REGION, AwsResources
 from tests.support.retries import retry_from_lowest_failure
 

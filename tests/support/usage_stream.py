@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import usage_ingest_app
-from budget_service.kinesis_events import lambda_event
-from budget_service.lambda_context import LocalLambdaContext
+from budget_service.emulator.kinesis_events import lambda_event
+from budget_service.emulator.lambda_context import LocalLambdaContext
 from tests.support.aws import REGION, USAGE_STREAM_NAME, AwsResources
 from tests.support.retries import retry_from_lowest_failure
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from budget_service.bytecode import (
+from budget_service.build.bytecode import (
     BytecodeError,
     built_artifacts,
     compile_artifacts,
@@ -19,7 +19,7 @@ from budget_service.bytecode import (
 )
 from budget_service.cli import main
 from budget_service.local.functions import function_specs
-from budget_service.template import PROJECT_ROOT, load_template
+from budget_service.templates.model import PROJECT_ROOT, load_template
 
 CHECKED_HASH_FLAGS = 0b11  # PEP 552: hash-based, checked against the source on import
 SOURCES_ONLY = shutil.ignore_patterns("__pycache__")  # what sam build copies: no bytecode

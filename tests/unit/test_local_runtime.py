@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
+from budget_service.emulator.table_stream_events import StreamFilter
 from budget_service.local.event_sources import EventSourceMapping, MappingConfig, schedule_seconds
 from budget_service.local.functions import FunctionSpec, LocalFunction
 from budget_service.local.http_gateway import LocalHttpApi, Route, template_routes
 from budget_service.local.tokens import TokenVerifier, gateway_claims, make_token
-from budget_service.table_stream_events import StreamFilter
-from budget_service.template import load_template
+from budget_service.templates.model import load_template
 
 
 def _function(handler: Any) -> LocalFunction:

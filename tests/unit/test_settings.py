@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from budget_core.platform.settings import ApiSettings, IngestSettings, MissingSettings
-from budget_service.template import PROJECT_ROOT
+from budget_service.templates.model import PROJECT_ROOT
 from tests.support.aws import TEST_ENVIRONMENT
 
 FUNCTIONS = {

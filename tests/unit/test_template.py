@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from budget_service.template import PROJECT_ROOT, load_template
-from budget_service.template_check import check
+from budget_service.templates.check import check
+from budget_service.templates.model import PROJECT_ROOT, load_template
 
 STREAM_EVENT_TYPES = ("Kinesis", "DynamoDB")
 
@@ -121,7 +121,7 @@ def test_the_layer_installs_the_versions_the_project_pins() -> None:
 @functools.cache
 def _expanded_policies() -> dict[str, list[dict[str, Any]]]:
     """Every IAM statement of every role in the SAM-expanded template, by role (expanded once)."""
-    from budget_service.template_check import expand
+    from budget_service.templates.check import expand
 
     expanded = expand(load_template())
     statements: dict[str, list[dict[str, Any]]] = {}

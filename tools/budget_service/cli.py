@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from budget_service.local.tokens import DEFAULT_STATE_DIR
-from budget_service.template import TEMPLATE_PATH
+from budget_service.templates.model import TEMPLATE_PATH
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_simulate(args.ready_file, args.rate, args.duration, args.seed)
     if args.command == "make-events":
-        from budget_service.sample_events import write_kinesis_samples
+        from budget_service.emulator.sample_events import write_kinesis_samples
 
         for path in write_kinesis_samples(restamp=args.restamp):
             print(f"wrote {path}")
@@ -90,19 +90,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "expand-template":
         import json
 
-        from budget_service.template import load_template
-        from budget_service.template_check import expand as expand_template
+        from budget_service.templates.check import expand as expand_template
+        from budget_service.templates.model import load_template
 
         print(json.dumps(expand_template(load_template(args.template)), indent=1, default=str))
         return 0
     if args.command == "compile-build":
-        from budget_service.bytecode import (
+        from budget_service.build.bytecode import (
             BytecodeError,
             built_artifacts,
             compile_artifacts,
             runtime_interpreter,
         )
-        from budget_service.template import load_template
+        from budget_service.templates.model import load_template
 
         template = load_template()
         try:
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"compiled {count} modules in {args.build_dir} with {interpreter}")
         return 0
     if args.command == "check-template":
-        from budget_service.template_check import main as check_main
+        from budget_service.templates.check import main as check_main
 
         return check_main([args.template] if args.template else [])
     parser.error(f"unknown command {args.command}")

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from budget_service.kinesis_events import lambda_record as kinesis_lambda_record
+from budget_service.emulator.kinesis_events import lambda_record as kinesis_lambda_record
+from budget_service.emulator.table_stream_events import StreamFilter
+from budget_service.emulator.table_stream_events import lambda_record as table_lambda_record
 from budget_service.local.functions import FunctionError, LocalFunction
-from budget_service.provision import ACCOUNT_ID, CreatedResource, resolve
-from budget_service.table_stream_events import StreamFilter
-from budget_service.table_stream_events import lambda_record as table_lambda_record
+from budget_service.templates.provision import ACCOUNT_ID, CreatedResource, resolve
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from budget_service.lambda_context import LocalLambdaContext
-from budget_service.provision import CreatedResource, resolve
-from budget_service.template import PROJECT_ROOT, resources
+from budget_service.emulator.lambda_context import LocalLambdaContext
+from budget_service.templates.model import PROJECT_ROOT, resources
+from budget_service.templates.provision import CreatedResource, resolve
 
 
 @dataclass(frozen=True)

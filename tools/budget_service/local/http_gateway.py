@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from budget_service.local.functions import FunctionError, LocalFunction
 from budget_service.local.tokens import InvalidToken, TokenVerifier, gateway_claims
-from budget_service.provision import ACCOUNT_ID
+from budget_service.templates.provision import ACCOUNT_ID
 
 API_ID = "local"
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit

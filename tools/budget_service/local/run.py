@@ -11,8 +11,8 @@ from typing import Any
 
 from budget_service.local.stack import LocalConfig, LocalStack, StackError
 from budget_service.local.tokens import DEFAULT_STATE_DIR, AuthorizerSettings, make_token
-from budget_service.provision import parameter_values
-from budget_service.template import load_template
+from budget_service.templates.model import load_template
+from budget_service.templates.provision import parameter_values
 
 
 def describe_alert(alert: dict[str, Any]) -> str:

@@ -29,13 +29,13 @@ from budget_service.local.event_sources import (
 from budget_service.local.functions import LocalFunction, function_environment, function_specs, load_functions
 from budget_service.local.http_gateway import LocalHttpApi, template_routes
 from budget_service.local.tokens import DEFAULT_STATE_DIR, AuthorizerSettings, TokenVerifier
-from budget_service.provision import (
+from budget_service.templates.model import TEMPLATE_PATH, load_template
+from budget_service.templates.provision import (
     CreatedResource,
     create_template_resources,
     parameter_values,
     subscribe_queue,
 )
-from budget_service.template import TEMPLATE_PATH, load_template
 
 REGION = "eu-west-1"
 NAME_PREFIX = "budget-local"
@@ -154,7 +154,7 @@ class LocalStack:
 
         from moto.server import ThreadedMotoServer
 
-        from budget_service.moto_isolation import serialize_dynamodb_operations
+        from budget_service.emulator.moto_isolation import serialize_dynamodb_operations
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         serialize_dynamodb_operations()

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[3]  # tools/budget_service/templates -> root
 TEMPLATE_PATH = PROJECT_ROOT / "template.yaml"
 
 

@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"  # tools/budget_service -> root
+EVENTS_DIR = Path(__file__).resolve().parents[3] / "events"  # tools/budget_service/emulator -> root
 
 
 @cache
@@ -93,7 +93,7 @@ def usage_sources(include_poison: bool) -> list[tuple[str, bytes]]:
 
 def kinesis_sample(include_poison: bool, shift: Any = None) -> dict[str, Any]:
     """Lambda's Kinesis event for the sources; ``shift`` (a timedelta) moves every timestamp."""
-    from budget_service.kinesis_events import lambda_event
+    from budget_service.emulator.kinesis_events import lambda_event
 
     records = []
     for index, (_, data) in enumerate(usage_sources(include_poison)):

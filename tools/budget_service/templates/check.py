@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from budget_service.template import TEMPLATE_PATH, load_template
+from budget_service.templates.model import TEMPLATE_PATH, load_template
 
 LINT_REGION = "eu-west-1"
 _PLACEHOLDER_ARTIFACT = "s3://budget-service-artifacts/placeholder.zip"

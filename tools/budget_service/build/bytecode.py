@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from budget_service.local.functions import function_specs
-from budget_service.template import resources
+from budget_service.templates.model import resources
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 import boto3
 
-from budget_service.template import create_table, load_template, resources
+from budget_service.templates.model import create_table, load_template, resources
 
 ACCOUNT_ID = "123456789012"  # moto's default account
 

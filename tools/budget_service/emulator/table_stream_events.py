@@ -10,7 +10,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from budget_service.template import load_template, resource
+from budget_service.templates.model import load_template, resource
 
 EVENT_SOURCE = "aws:dynamodb"
 
