@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from budget_core.domain.checks.service import BudgetGuard
     from budget_core.domain.checks.status import BudgetStatus
     from budget_core.domain.policies.service import PolicyService
-    from budget_core.domain.policies.tenant_config_cache import CachedTenantConfig
+    from budget_core.domain.tenants.cache import CachedTenantConfig
     from budget_core.domain.usage.queries import UsageQueries
     from budget_core.domain.usage.submission import UsageSubmission
 
@@ -55,7 +55,7 @@ class ApiRoot:
     def tenant_configs(self) -> CachedTenantConfig:
         """Policies per tenant, read by the checks and invalidated by every policy change."""
         from budget_core.adapters.policies.dynamodb_tenant_config import DynamoDBTenantConfigSource
-        from budget_core.domain.policies.tenant_config_cache import CachedTenantConfig
+        from budget_core.domain.tenants.cache import CachedTenantConfig
 
         source = DynamoDBTenantConfigSource(self.dynamodb, self.settings.table_name)
         return CachedTenantConfig(source, self.settings.tenant_config_ttl_seconds)

@@ -13,8 +13,8 @@ from budget_core.adapters.checks.dynamodb_settlements import DynamoDBReservation
 from budget_core.adapters.policies.dynamodb_tenant_config import DynamoDBTenantConfigSource
 from budget_core.adapters.usage.dynamodb_usage_ledger import DynamoDBUsageLedger
 from budget_core.adapters.usage.sqs_dead_letters import SqsDeadLetters
-from budget_core.domain.policies.tenant_config_cache import CachedTenantConfig
 from budget_core.domain.shared.clock import Clock, SystemClock
+from budget_core.domain.tenants.cache import CachedTenantConfig
 from budget_core.domain.usage.ingestion import UsageIngestor
 from budget_core.domain.usage.pricing.pricer import Pricer
 from budget_core.platform.composition import RootHolder

@@ -9,14 +9,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from budget_core.domain.shared.errors import StoreUnavailable
+from budget_core.domain.tenants.config import StaleConfiguration, TenantBudgetConfig
 from budget_core.domain.usage.accounting import Commit
 from budget_core.domain.usage.ingestion import UsageIngestor
-from budget_core.domain.usage.ports import (
-    Rejection,
-    StaleConfiguration,
-    TenantBudgetConfig,
-    UncommittableCommit,
-)
+from budget_core.domain.usage.ports import Rejection, UncommittableCommit
 from budget_core.domain.usage.pricing.pricer import Pricer
 from tests.support.clocks import FixedClock
 

@@ -43,10 +43,8 @@ from budget_core.domain.checks.ports import HoldConflict
 from budget_core.domain.checks.spend import CounterState
 from budget_core.domain.policies.policy import Policy
 from budget_core.domain.shared.periods import PeriodWindow, period_window
+from budget_core.domain.tenants.config import StaleConfiguration
 from budget_core.domain.usage.accounting import PolicyCounterKey
-from budget_core.domain.usage.ports import (
-    StaleConfiguration,
-)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

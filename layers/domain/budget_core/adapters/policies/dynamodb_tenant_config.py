@@ -18,9 +18,7 @@ from budget_core.adapters.shared.keys import (
     tenant_config_key,
     tenant_pk,
 )
-from budget_core.domain.usage.ports import (
-    TenantBudgetConfig,
-)
+from budget_core.domain.tenants.config import TenantBudgetConfig
 from budget_core.domain.usage.pricing.overrides import PriceOverride
 
 if TYPE_CHECKING:

@@ -31,6 +31,7 @@ from budget_core.adapters.usage.rollup_labels import (
 )
 from budget_core.domain.shared.errors import StoreUnavailable
 from budget_core.domain.shared.periods import period_window
+from budget_core.domain.tenants.config import StaleConfiguration
 from budget_core.domain.usage.accounting import (
     Commit,
     CounterDelta,
@@ -39,11 +40,7 @@ from budget_core.domain.usage.accounting import (
     PricedEvent,
     RollupKey,
 )
-from budget_core.domain.usage.ports import (
-    InactiveReservations,
-    StaleConfiguration,
-    UncommittableCommit,
-)
+from budget_core.domain.usage.ports import InactiveReservations, UncommittableCommit
 from budget_core.domain.usage.quantities import COUNTED, COUNTED_NAMES
 
 if TYPE_CHECKING:

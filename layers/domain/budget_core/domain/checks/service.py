@@ -39,15 +39,11 @@ from budget_core.domain.shared.errors import (
     ValidationFailed,
 )
 from budget_core.domain.shared.ids import new_id
+from budget_core.domain.tenants.config import StaleConfiguration, TenantBudgetConfig, TenantConfigSource
 from budget_core.domain.usage.accounting import PolicyCounterKey
 from budget_core.domain.usage.event import (
     TokenAndImageUsage,
     UsageEvent,
-)
-from budget_core.domain.usage.ports import (
-    StaleConfiguration,
-    TenantBudgetConfig,
-    TenantConfigSource,
 )
 from budget_core.domain.usage.pricing.pricer import Pricer
 

@@ -25,9 +25,7 @@ from budget_core.domain.shared.errors import (
     validation_details,
 )
 from budget_core.domain.shared.ids import new_id
-from budget_core.domain.usage.ports import (
-    TenantConfigSource,
-)
+from budget_core.domain.tenants.config import TenantConfigSource
 
 # A PATCH or DELETE without If-Match re-reads and retries when it loses a race, this many times.
 UNCONDITIONAL_WRITE_ATTEMPTS = 3

@@ -18,6 +18,7 @@ from budget_core.domain.policies.policy import Policy
 from budget_core.domain.shared.clock import Clock
 from budget_core.domain.shared.errors import StoreUnavailable, validation_details
 from budget_core.domain.shared.periods import period_key, period_window
+from budget_core.domain.tenants.config import StaleConfiguration, TenantBudgetConfig, TenantConfigSource
 from budget_core.domain.usage.accounting import (
     Commit,
     OversizedEvents,
@@ -34,9 +35,6 @@ from budget_core.domain.usage.ports import (
     InactiveReservations,
     Rejection,
     ReservationLookup,
-    StaleConfiguration,
-    TenantBudgetConfig,
-    TenantConfigSource,
     UncommittableCommit,
     UsageLedger,
 )

@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from budget_core.domain.policies.policy import Policy
 from budget_core.domain.shared.periods import PeriodWindow
 from budget_core.domain.usage.accounting import Commit, PolicyCounterKey, Settlement
-from budget_core.domain.usage.pricing.overrides import PriceOverride
-
-
-class StaleConfiguration(Exception):
-    """A tenant's policies or prices changed since they were read: read them again, plan again."""
-
-    def __init__(self, tenant_ids: set[str]) -> None:
-        super().__init__(f"configuration changed for {sorted(tenant_ids)}")
-        self.tenant_ids = tenant_ids
 
 
 class UncommittableCommit(Exception):
@@ -37,22 +28,6 @@ class InactiveReservations(Exception):
 class ReservationLookup(Protocol):
     def active(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Settlement]:
         """The active reservations among (tenant, reservation id), in one round trip."""
-
-
-@dataclass(frozen=True)
-class TenantBudgetConfig:
-    policies: Sequence[Policy] = ()
-    overrides: dict[tuple[str, str], PriceOverride] = field(default_factory=dict)
-    # Moved by every policy or price write; commits and reservations are conditioned on it.
-    version: int = 0
-
-
-class TenantConfigSource(Protocol):
-    def load(self, tenant_id: str) -> TenantBudgetConfig:
-        """Every policy (any status) and price override of the tenant, in one read."""
-
-    def invalidate(self, tenant_id: str) -> None:
-        """Forget what was read of the tenant: the next load reads the store."""
 
 
 class UsageLedger(Protocol):

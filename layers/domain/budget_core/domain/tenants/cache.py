@@ -12,7 +12,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from budget_core.domain.usage.ports import TenantBudgetConfig, TenantConfigSource
+from budget_core.domain.tenants.config import TenantBudgetConfig, TenantConfigSource
 
 DEFAULT_MAX_TENANTS = 1024
 

@@ -1,0 +1,1 @@
+"""A tenant's configuration: its policies and price overrides, read together, versioned as one."""
