@@ -64,17 +64,9 @@ class ApiRoot:
     def counter_seeder(self) -> CounterSeeder:
         """Adds the spend recorded before a policy (or its new scope) to its counter: used by the
         policy writes and, for a counter whose seeding was interrupted, by checks and status reads."""
-        from budget_core.adapters.checks.dynamodb_budget_store import DynamoDBCounterReader, DynamoDBSeedStore
-        from budget_core.adapters.usage.dynamodb_rollup_reader import DynamoDBRollupReader
-        from budget_core.domain.checks.seeding import CounterSeeder
+        from budget_core.adapters.checks.dynamodb_seeding import dynamodb_counter_seeder
 
-        table = self.settings.table_name
-        return CounterSeeder(
-            rollups=DynamoDBRollupReader(self.dynamodb, table, consistent=True),
-            counters=DynamoDBCounterReader(self.dynamodb, table),
-            store=DynamoDBSeedStore(self.dynamodb, table),
-            clock=self.clock,
-        )
+        return dynamodb_counter_seeder(self.dynamodb, self.settings.table_name, self.clock)
 
     @cached_property
     def policy_service(self) -> PolicyService:

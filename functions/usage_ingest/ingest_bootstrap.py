@@ -59,17 +59,9 @@ class IngestRoot:
     def earlier_period_seeder(self) -> CounterSeeder:
         """Seeds a counter a late event opened in a period before its policy: built on first use,
         so that its imports stay off the cold start."""
-        from budget_core.adapters.checks.dynamodb_budget_store import DynamoDBCounterReader, DynamoDBSeedStore
-        from budget_core.adapters.usage.dynamodb_rollup_reader import DynamoDBRollupReader
-        from budget_core.domain.checks.seeding import CounterSeeder
+        from budget_core.adapters.checks.dynamodb_seeding import dynamodb_counter_seeder
 
-        table = self.settings.table_name
-        return CounterSeeder(
-            rollups=DynamoDBRollupReader(self.dynamodb, table, consistent=True),
-            counters=DynamoDBCounterReader(self.dynamodb, table),
-            store=DynamoDBSeedStore(self.dynamodb, table),
-            clock=self.clock,
-        )
+        return dynamodb_counter_seeder(self.dynamodb, self.settings.table_name, self.clock)
 
 
 _holder = RootHolder(lambda: IngestRoot(settings_of(IngestSettings), SystemClock()))
