@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -20,7 +21,7 @@ from botocore.awsrequest import AWSResponse
 
 from budget_service.emulator.sample_events import api_event
 from tests.integration.conftest import ApiResponse, invoke_api
-from tests.support.aws import AwsResources
+from tests.support.aws import ALERT_DLQ_URL, AwsResources
 from tests.support.table_stream import TableStreamDriver
 from tests.support.usage_stream import UsageStreamDriver
 
@@ -205,7 +206,7 @@ def test_the_ingest_function_throttled_at_any_call_retries_and_loses_nothing(
             assert usage_stream.invoke(records) == {"batchItemFailures": []}
     # And after all of it the events counted exactly once
     month = datetime.now(UTC) - timedelta(minutes=1)
-    assert spent(aws, TENANT, policy_id, month.strftime("%Y-%m")) == 3 * __import__("decimal").Decimal("0.25")
+    assert spent(aws, TENANT, policy_id, month.strftime("%Y-%m")) == 3 * Decimal("0.25")
 
 
 def test_the_alert_function_throttled_at_any_call_retries_and_dead_letters_nothing(
@@ -237,9 +238,7 @@ def test_the_alert_function_throttled_at_any_call_retries_and_dead_letters_nothi
         if throttle.calls < at:
             break
         # Then the record is retried, not dead-lettered
-        assert (
-            aws.dead_letters(__import__("tests.support.aws", fromlist=["ALERT_DLQ_URL"]).ALERT_DLQ_URL) == []
-        )
+        assert aws.dead_letters(ALERT_DLQ_URL) == []
         if result["batchItemFailures"]:
             assert table.invoke(records) == {"batchItemFailures": []}
     # And the 50 % alert went out once

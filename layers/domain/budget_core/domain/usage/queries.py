@@ -176,10 +176,6 @@ def _hour(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H")
 
 
-def _quarter(moment: datetime) -> str:
-    return quarter_bucket(moment)
-
-
 @dataclass
 class UsageQueries:
     reader: RollupReader
@@ -240,7 +236,7 @@ class UsageQueries:
             step, first = timedelta(hours=1), start.replace(minute=0)
             last = end if end.minute == 0 else (end + timedelta(hours=1)).replace(minute=0)
             rows = self.reader.rows(
-                tenant, dimension, value, Granularity.QUARTER, _hour(first), _quarter(last - QUARTER)
+                tenant, dimension, value, Granularity.QUARTER, _hour(first), quarter_bucket(last - QUARTER)
             )
             label = _hour  # a point sums the hour's quarters (and an hourly row written before them)
         by_bucket: dict[str, Spend] = {}
@@ -277,7 +273,7 @@ def rollup_rows(
     for edge_start, edge_end in edges:
         if edge_start < edge_end:
             # from the hour, so that an hourly row of before is read whole (towards the limit)
-            first = _quarter(edge_start)
+            first = quarter_bucket(edge_start)
             rows += [
                 row
                 for row in reader.rows(
@@ -286,7 +282,7 @@ def rollup_rows(
                     value,
                     Granularity.QUARTER,
                     _hour(edge_start),
-                    _quarter(edge_end - QUARTER),
+                    quarter_bucket(edge_end - QUARTER),
                 )
                 if len(row.bucket) == len(_hour(edge_start)) or row.bucket >= first
             ]
