@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from budget_core.domain.policies.policy import Policy
@@ -47,11 +47,18 @@ class CounterState:
 HOLD_BUCKET_SECONDS = 60
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_HOLD_BUCKET = timedelta(seconds=HOLD_BUCKET_SECONDS)
+
+
 def hold_expiry(moment: datetime) -> datetime:
-    """A hold expires at a whole minute (``moment`` rounded up): holds are summed per minute."""
-    epoch = int(moment.timestamp())
-    rounded = -(-epoch // HOLD_BUCKET_SECONDS) * HOLD_BUCKET_SECONDS
-    return datetime.fromtimestamp(rounded, tz=moment.tzinfo)
+    """A hold expires at a whole minute (``moment`` rounded up): holds are summed per minute.
+
+    Rounded in whole microseconds, never through the float timestamp: truncating the fraction of a
+    second would end a hold placed at 12:00:00.4 with one minute to live at 12:01:00, before its
+    time."""
+    buckets = -(-(moment - _EPOCH) // _HOLD_BUCKET)
+    return (_EPOCH + buckets * _HOLD_BUCKET).astimezone(moment.tzinfo)
 
 
 @dataclass(frozen=True)
