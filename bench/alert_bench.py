@@ -5,7 +5,7 @@ ingest handler; every resulting table-stream record (after the template's Filter
 the real AlertFunction handler one at a time, and the DynamoDB requests and SNS publishes it makes
 are counted at the botocore level. Then the whole stream is delivered again, as Lambda may.
 
-Targets (issue 5): 0 DynamoDB requests for a record that crosses nothing; at most 2 plus the publish
+Targets (README, "Figures"): 0 DynamoDB requests for a record that crosses nothing; at most 2 plus the publish
 for a record that crosses a threshold.
 """
 

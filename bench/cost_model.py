@@ -6,7 +6,7 @@ DynamoDB bills them); Lambda GB-seconds from the measured CPU per event at the t
 size; Kinesis PUT payload units from the event size and shard hours at a stated rate; SNS and
 EventBridge per alert at a stated alert rate. Prices: AWS list prices, us-east-1, on demand.
 
-Target (issue 7): at most $2.00 per million events. The exactly-once event records alone are 2 WRU
+Target (README, "Figures"): at most $2.00 per million events. The exactly-once event records alone are 2 WRU
 each (a transactional put of an item under 1 KB), $1.25 per million.
 """
 

@@ -2,7 +2,7 @@
 
 The busiest item of the table is the spend counter of a tenant-wide policy of the biggest tenant:
 every event of that tenant moves it. For a tenant sending 1k, 10k and 100k events per second this
-prints, for the DESIGN partition key (tenant_id: one shard per tenant, one batch at a time) and for
+prints, for the contract's partition key (tenant_id: one shard per tenant, one batch at a time) and for
 spread keys (the tenant's records on every shard, batches in parallel): the shards, the batches that
 write the counter at once (shards x ParallelizationFactor, from template.yaml), their size
 (BatchSize, batching window), how many transactions of a batch touch the counter (counted by running
@@ -88,7 +88,7 @@ def _single_tenant_row(
     rate: int, mapping: dict[str, Any], wcu_per_update: int, spread: bool
 ) -> dict[str, Any]:
     """The busiest counter: a tenant-wide policy of a tenant sending ``rate`` events/s. With the
-    DESIGN partition key (tenant_id) all of them land on one shard, whose records one batch at a
+    contract's partition key (tenant_id) all of them land on one shard, whose records one batch at a
     time carries in order; with spread keys they use every shard the rate needs, in parallel."""
     shards = max(mapping["template_shards"], math.ceil(rate / KINESIS_RECORDS_PER_SHARD_SECOND))
     tenant_rate = rate if spread else min(rate, KINESIS_RECORDS_PER_SHARD_SECOND)

@@ -14,7 +14,7 @@ import os
 import sys
 import time
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ os.environ.update(
 
 import boto3  # noqa: E402
 from dynamodb_item_size import item_size, write_units  # noqa: E402
-from workload import TENANTS, events, policies_for, stored_policy  # noqa: E402
+from workload import TENANTS, events, policies_for, quiet_moment, stored_policy  # noqa: E402
 
 REGION = "eu-west-1"
 EVENTS_PER_BATCH = 1000
@@ -79,11 +79,10 @@ class RequestCounter:
         return total
 
 
-def _create_policies(client: Any, table: str) -> None:
+def _create_policies(client: Any, table: str, now: datetime) -> None:
     from budget_core.adapters.policies.dynamodb_policy_repository import DynamoDBPolicyRepository
 
     repository = DynamoDBPolicyRepository(client, table)
-    now = datetime.now(UTC)
     for tenant in TENANTS:
         for body in policies_for(tenant):
             repository.create(stored_policy(body, tenant, now))
@@ -112,8 +111,9 @@ def measure_requests(with_naive: bool = True, distinct_labels: int | None = None
     with mock_aws():
         provision(ProvisionedNames("bench-budget", "bench-events"), REGION)
         reader = boto3.client("dynamodb", region_name=REGION)
-        _create_policies(reader, "bench-budget")
-        batch = events(EVENTS_PER_BATCH, seed=11)
+        moment = quiet_moment()
+        _create_policies(reader, "bench-budget", moment - timedelta(days=1))
+        batch = events(EVENTS_PER_BATCH, seed=11, now=moment)
         if distinct_labels is not None:
             batch = _relabel(batch, distinct_labels)
         records = [
@@ -126,12 +126,15 @@ def measure_requests(with_naive: bool = True, distinct_labels: int | None = None
         client = boto3.client("dynamodb", region_name=REGION)
         counter = RequestCounter(client)
         import ingest_bootstrap
-        from budget_core.domain.shared.clock import SystemClock
+        from budget_core.domain.shared.clock import FixedClock
         from budget_core.platform.settings import IngestSettings, settings_of
 
         ingest_bootstrap.install(
             ingest_bootstrap.IngestRoot(
-                settings_of(IngestSettings), SystemClock(), client, boto3.client("sqs", region_name=REGION)
+                settings_of(IngestSettings),
+                FixedClock(moment),
+                client,
+                boto3.client("sqs", region_name=REGION),
             )
         )
         from budget_service.emulator.lambda_context import LocalLambdaContext
@@ -163,16 +166,13 @@ def measure_requests(with_naive: bool = True, distinct_labels: int | None = None
             ProvisionedNames("bench-naive", "bench-naive-events", "bench-naive-usage", "bench-naive-dlq"),
             REGION,
         )
-        _create_policies(naive_client, "bench-naive")
+        _create_policies(naive_client, "bench-naive", moment - timedelta(days=1))
         naive = RequestCounter(naive_client)
         configs = DynamoDBTenantConfigSource(naive_client, "bench-naive")
-        ledger = DynamoDBUsageLedger(
-            naive_client, "bench-naive", __import__("datetime").timedelta(days=90), lambda: datetime.now(UTC)
-        )
+        ledger = DynamoDBUsageLedger(naive_client, "bench-naive", timedelta(days=90), FixedClock(moment))
         pricer = Pricer()
-        now = datetime.now(UTC)
         for index, data in enumerate(batch):
-            event = decode_event(str(index), data, now)
+            event = decode_event(str(index), data, moment)
             config = configs.load(event.tenant_id)  # type: ignore[union-attr]
             priced = PricedEvent(event, pricer.quote(event, config.overrides), str(index))  # type: ignore[arg-type]
             for commit in plan_commits(

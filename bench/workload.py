@@ -61,6 +61,12 @@ def policies_for(tenant: str) -> list[dict[str, Any]]:
     return bodies
 
 
+def quiet_moment() -> datetime:
+    """A recent moment at 7.5 minutes past an hour: the 20 seconds of events before it never straddle
+    a quarter-hour, hour or day, so a figure never depends on when the bench happens to run."""
+    return (datetime.now(UTC) - timedelta(hours=1)).replace(minute=7, second=30, microsecond=0)
+
+
 def events(count: int, seed: int = 1, now: datetime | None = None) -> list[bytes]:
     """``count`` usage events as Kinesis record data, spread over the last 20 seconds."""
     rng = random.Random(seed)

@@ -53,7 +53,7 @@ class AlertRoot:
                 self.client("dynamodb"),
                 settings.table_name,
                 timedelta(days=settings.alert_retention_days),
-                self.clock.now,
+                self.clock,
             ),
             notifier=SnsAlertNotifier(self.client("sns"), settings.alert_topic_arn),
             events=EventBridgeBudgetEvents(self.client("events"), settings.event_bus_name),
@@ -70,7 +70,7 @@ class AlertRoot:
         from budget_core.adapters.usage.sqs_dead_letters import SqsDeadLetters
 
         url = settings_of(AlertSettings).alert_dead_letter_queue_url
-        return SqsDeadLetters(self.client("sqs"), url, "AlertFunction", self.clock.now)
+        return SqsDeadLetters(self.client("sqs"), url, "AlertFunction", self.clock)
 
 
 _holder = RootHolder(lambda: AlertRoot(settings_of(AlertDeliverySettings), SystemClock()))

@@ -22,7 +22,8 @@ router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves its __in
 
 
 class AlertView(BaseModel):
-    """One alert as subscribers received it (DESIGN "Alert message"), and whether it was delivered."""
+    """One alert as subscribers received it (docs/contracts.md, "Alert message"), and whether it
+    was delivered."""
 
     alert_id: str
     tenant_id: str

@@ -28,7 +28,7 @@ CACHE_CONTROL = {"Cache-Control": "private, max-age=30"}
 
 
 class UsageBatch(BaseModel):
-    """Usage events v1 (DESIGN); ``tenant_id`` may be left out, it is always the token's."""
+    """Usage events v1 (docs/contracts.md); ``tenant_id`` may be left out, it is always the token's."""
 
     model_config = ConfigDict(extra="forbid")
 

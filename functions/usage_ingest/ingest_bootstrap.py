@@ -37,18 +37,18 @@ class IngestRoot:
 
     @cached_property
     def ingestor(self) -> UsageIngestor:
-        settings, now = self.settings, self.clock.now
+        settings = self.settings
         return UsageIngestor(
             configs=CachedTenantConfig(
                 DynamoDBTenantConfigSource(self.dynamodb, settings.table_name),
                 settings.tenant_config_ttl_seconds,
             ),
             ledger=DynamoDBUsageLedger(
-                self.dynamodb, settings.table_name, timedelta(days=settings.usage_retention_days), now
+                self.dynamodb, settings.table_name, timedelta(days=settings.usage_retention_days), self.clock
             ),
             pricer=Pricer(),
             dead_letters=SqsDeadLetters(
-                self.sqs, settings.usage_dead_letter_queue_url, "UsageIngestFunction", now
+                self.sqs, settings.usage_dead_letter_queue_url, "UsageIngestFunction", self.clock
             ),
             clock=self.clock,
             reservations=DynamoDBReservationLookup(self.dynamodb, settings.table_name),

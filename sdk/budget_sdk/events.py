@@ -1,4 +1,4 @@
-"""Usage event v1 construction (the Budget Service's DESIGN, "Usage event v1")."""
+"""Usage event v1 construction (the Budget Service's contract, "Usage event v1")."""
 
 from __future__ import annotations
 

@@ -8,9 +8,11 @@ from typing import Any
 import pytest
 
 import policy_api_app
+from budget_core.domain.shared.clock import Clock, SystemClock
 from budget_service.emulator.lambda_context import LocalLambdaContext
 from budget_service.emulator.sample_events import api_event
 from tests.support.aws import AwsResources
+from tests.support.handlers import install_clock
 from tests.support.usage_stream import UsageStreamDriver
 
 
@@ -29,7 +31,19 @@ def invoke_api(event: dict[str, Any]) -> ApiResponse:
 
 
 @pytest.fixture
-def api(aws: AwsResources, fresh_handlers: None) -> Callable[..., ApiResponse]:
+def clock() -> Clock:
+    """The time every function sees; a module that must not depend on the calendar overrides this
+    fixture with a ``FixedClock`` (the usage stream's arrival times then follow it too)."""
+    return SystemClock()
+
+
+@pytest.fixture
+def roots(aws: AwsResources, fresh_handlers: None, clock: Clock) -> None:
+    install_clock(clock)
+
+
+@pytest.fixture
+def api(roots: None) -> Callable[..., ApiResponse]:
     """Calls the real PolicyApiFunction handler with a sample event from events/policy_api."""
 
     def call(name: str, **changes: Any) -> ApiResponse:
@@ -39,5 +53,5 @@ def api(aws: AwsResources, fresh_handlers: None) -> Callable[..., ApiResponse]:
 
 
 @pytest.fixture
-def usage_stream(aws: AwsResources, fresh_handlers: None) -> UsageStreamDriver:
-    return UsageStreamDriver(aws)
+def usage_stream(aws: AwsResources, roots: None, clock: Clock) -> UsageStreamDriver:
+    return UsageStreamDriver(aws, clock=clock)

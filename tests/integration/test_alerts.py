@@ -20,13 +20,12 @@ from budget_core.adapters.alerts.dynamodb_alert_claims import DynamoDBAlertClaim
 from budget_core.adapters.policies.dynamodb_policy_repository import DynamoDBPolicyRepository
 from budget_core.adapters.shared.dynamodb_codec import from_item
 from budget_core.domain.alerts.rules import detect_crossings
-from budget_core.domain.shared.clock import SystemClock
-from budget_core.platform.settings import AlertDeliverySettings, IngestSettings, settings_of
+from budget_core.platform.settings import AlertDeliverySettings, settings_of
 from budget_service.emulator.lambda_context import LocalLambdaContext
 from budget_service.emulator.sample_events import load_event
 from tests.integration.conftest import ApiResponse
 from tests.support.aws import ALERT_DLQ_URL, REGION, TABLE_NAME, AwsResources
-from tests.support.clocks import CallableClock
+from tests.support.clocks import SteppingClock
 from tests.support.counters import RULE, counter
 from tests.support.fakes import stored_policy
 from tests.support.flaky_client import FlakyClient, throttled
@@ -38,19 +37,10 @@ Api = Callable[..., ApiResponse]
 TENANT = "tenant-acme"  # the tenant of the sample API events' tokens
 
 
-@dataclass
-class Clock:
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    clock = Clock(datetime(2026, 11, 29, 12, 0, tzinfo=UTC))
-    ingest_bootstrap.install(ingest_bootstrap.IngestRoot(settings_of(IngestSettings), CallableClock(clock)))
-    return clock
+def clock() -> SteppingClock:
+    """Every function's time in these tests (the roots are built with it): a spend step moves it."""
+    return SteppingClock(datetime(2026, 11, 29, 12, 0, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -70,17 +60,17 @@ def _policy(api: Api, **fields: Any) -> str:
 class Spender:
     """Spends exact amounts through the real ingest handler, then lets the alert function see it."""
 
-    def __init__(self, usage: UsageStreamDriver, table: TableStreamDriver, clock: Clock) -> None:
+    def __init__(self, usage: UsageStreamDriver, table: TableStreamDriver, clock: SteppingClock) -> None:
         self.usage, self.table, self.clock, self.count = usage, table, clock, 0
 
     def ingest(self, amount: str) -> None:
         """Counts ``amount`` through the ingest handler; the alert function has not seen it yet."""
         self.count += 1
-        self.clock.now += timedelta(minutes=1)
+        self.clock.moment += timedelta(minutes=1)
         event = {
             "event_id": f"spend-{self.count}",
             "tenant_id": TENANT,
-            "timestamp": self.clock.now.isoformat(),
+            "timestamp": self.clock.moment.isoformat(),
             "kind": "custom",
             "cost_usd": amount,
         }
@@ -92,7 +82,9 @@ class Spender:
 
 
 @pytest.fixture
-def spender(usage_stream: UsageStreamDriver, table_stream: TableStreamDriver, clock: Clock) -> Spender:
+def spender(
+    usage_stream: UsageStreamDriver, table_stream: TableStreamDriver, clock: SteppingClock
+) -> Spender:
     return Spender(usage_stream, table_stream, clock)
 
 
@@ -141,13 +133,15 @@ def test_spend_climbing_past_thresholds_alerts_once_per_threshold_despite_redeli
     assert kinds == ["Budget Exceeded"] + ["Budget Threshold Crossed"] * 3
 
 
-def test_a_new_period_starts_clean(api: Api, aws: AwsResources, spender: Spender, clock: Clock) -> None:
+def test_a_new_period_starts_clean(
+    api: Api, aws: AwsResources, spender: Spender, clock: SteppingClock
+) -> None:
     # Given November ended at 95 % of the budget (50 and 80 sent)
     _policy(api)
     spender.spend("95")
     assert _received(aws) == [("2026-11", "actual", 50), ("2026-11", "actual", 80)]
     # When December starts and spend reaches 60 % of it
-    clock.now = datetime(2026, 12, 1, 0, 5, tzinfo=UTC)
+    clock.moment = datetime(2026, 12, 1, 0, 5, tzinfo=UTC)
     spender.spend("10")
     spender.spend("50")
     # Then December has its own 50 % alert
@@ -155,10 +149,10 @@ def test_a_new_period_starts_clean(api: Api, aws: AwsResources, spender: Spender
 
 
 def test_an_alert_whose_publish_failed_once_still_arrives_once(
-    api: Api, aws: AwsResources, spender: Spender, monkeypatch: pytest.MonkeyPatch
+    api: Api, aws: AwsResources, spender: Spender
 ) -> None:
     # Given the alert topic refuses the next publish
-    sns = _failing_sns(monkeypatch, failures=1)
+    sns = _failing_sns(spender, failures=1)
     _policy(api)
     # When spend crosses 50 % (the driver plays Lambda's retry of the failed record)
     spender.spend("60")
@@ -174,11 +168,11 @@ def test_a_jump_over_every_threshold_reports_each_one(api: Api, aws: AwsResource
 
 
 def test_a_forecast_alert_comes_once_when_the_run_rate_projects_past_the_limit(
-    api: Api, aws: AwsResources, spender: Spender, clock: Clock
+    api: Api, aws: AwsResources, spender: Spender, clock: SteppingClock
 ) -> None:
     # Given a budget with forecast alerts and no thresholds, half of November gone
     _policy(api, alert_thresholds=[], forecast_alerts=True)
-    clock.now = datetime(2026, 11, 16, 0, 0, tzinfo=UTC)
+    clock.moment = datetime(2026, 11, 16, 0, 0, tzinfo=UTC)
     # When $40 is spent (projects $80), then $15 more (projects ~$110), then $5 more
     spender.spend("40")
     spender.spend("15")
@@ -349,11 +343,11 @@ def test_the_sample_stream_event_alerts_on_50_and_80(aws: AwsResources, fresh_ha
     assert _received(aws) == [("2026-11", "actual", 50), ("2026-11", "actual", 80)]
 
 
-def _failing_sns(monkeypatch: pytest.MonkeyPatch, failures: int) -> FlakyClient:
+def _failing_sns(spender: Spender, failures: int) -> FlakyClient:
     sns = FlakyClient(boto3.client("sns", region_name=REGION))
     sns.fail_next("publish", *[lambda _: throttled("Publish")] * failures)
     alert_delivery.install(
-        alert_delivery.AlertRoot(settings_of(AlertDeliverySettings), SystemClock(), {"sns": sns})
+        alert_delivery.AlertRoot(settings_of(AlertDeliverySettings), spender.clock, {"sns": sns})
     )
     return sns
 
@@ -366,11 +360,9 @@ class PendingAlert:
 
 
 @pytest.fixture
-def pending_alert(
-    api: Api, spender: Spender, table_stream: TableStreamDriver, monkeypatch: pytest.MonkeyPatch
-) -> PendingAlert:
+def pending_alert(api: Api, spender: Spender, table_stream: TableStreamDriver) -> PendingAlert:
     """A 50 % crossing whose publish the topic refused once: claimed, not delivered."""
-    _failing_sns(monkeypatch, failures=1)
+    _failing_sns(spender, failures=1)
     policy_id = _policy(api)
     spender.ingest("60")
     records = table_stream.read_new()
@@ -415,7 +407,7 @@ def test_a_claim_leased_by_a_deliverer_that_stopped_waits_for_its_lease_to_run_o
     # Given a claim made by a deliverer that crashed before publishing (its lease runs 60 s)
     policy_id = _policy(api)
     moment = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
-    clock = Clock(moment)
+    clock = SteppingClock(moment)
     claims = DynamoDBAlertClaims(aws.dynamodb, TABLE_NAME, timedelta(days=400), clock)
     alert = detect_crossings(None, replace(counter("60"), tenant_id=TENANT, policy_id=policy_id), RULE)[0]
     assert len(claims.claim([alert]).pending) == 1
@@ -423,7 +415,7 @@ def test_a_claim_leased_by_a_deliverer_that_stopped_waits_for_its_lease_to_run_o
     assert claims.lease_pending(10) == []
     assert claims.claim([alert]).in_flight == 1
     # And once the lease ran out, the claim is taken over, and delivered once
-    clock.now = moment + timedelta(seconds=61)
+    clock.moment = moment + timedelta(seconds=61)
     (taken,) = claims.lease_pending(10)
     claims.record_delivery([replace(taken, notified=True, announced=True)])
     assert claims.lease_pending(10) == []

@@ -4,7 +4,7 @@ fail modes, and the round trips a check costs."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -12,16 +12,21 @@ import boto3
 import pytest
 
 import api_bootstrap
-from budget_core.domain.shared.clock import SystemClock
 from budget_core.platform.settings import ApiSettings, settings_of
 from tests.integration.conftest import ApiResponse
 from tests.support.aws import REGION, AwsResources
+from tests.support.clocks import TEST_MOMENT, FixedClock
 from tests.support.flaky_client import FlakyClient, throttled
 from tests.support.policies import create_policy
 from tests.support.usage_stream import UsageStreamDriver
 
 Api = Callable[..., ApiResponse]
-NOW = datetime.now(UTC).replace(microsecond=0)
+NOW = TEST_MOMENT
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(NOW)
 
 
 def _policy(api: Api, **fields: Any) -> str:
@@ -149,7 +154,7 @@ def test_viewers_cannot_check(api: Api) -> None:
 @pytest.fixture
 def counting_dynamodb(aws: AwsResources, monkeypatch: pytest.MonkeyPatch) -> FlakyClient:
     client = FlakyClient(boto3.client("dynamodb", region_name=REGION))
-    api_bootstrap.install(api_bootstrap.ApiRoot(settings_of(ApiSettings), SystemClock(), dynamodb=client))
+    api_bootstrap.install(api_bootstrap.ApiRoot(settings_of(ApiSettings), FixedClock(NOW), dynamodb=client))
     return client
 
 
@@ -159,7 +164,7 @@ def test_a_warm_check_costs_one_round_trip_and_a_cold_one_two(
     _policy(api)
     _policy(api, scope={"type": "user", "id": "alice"}, period="day")
     api_bootstrap.install(
-        api_bootstrap.ApiRoot(settings_of(ApiSettings), SystemClock(), dynamodb=counting_dynamodb)
+        api_bootstrap.ApiRoot(settings_of(ApiSettings), FixedClock(NOW), dynamodb=counting_dynamodb)
     )
     counting_dynamodb.calls.clear()
     _check(api)

@@ -12,7 +12,7 @@ import itertools
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -24,15 +24,22 @@ from hypothesis import strategies as st
 import ingest_bootstrap
 from budget_core.adapters.policies.dynamodb_policy_repository import DynamoDBPolicyRepository
 from budget_core.domain.policies.policy import NewPolicy, Period, Policy
-from budget_core.domain.shared.clock import SystemClock
 from budget_core.domain.shared.periods import period_key
 from budget_core.platform.settings import IngestSettings, settings_of
 from tests.support.aws import REGION, TABLE_NAME, AwsResources
+from tests.support.clocks import TEST_MOMENT, FixedClock
 from tests.support.flaky_client import FlakyClient, throttled
 from tests.support.ledger_reads import daily_rollup, spent
 from tests.support.usage_stream import UsageStreamDriver
 
-NOW = datetime.now(UTC).replace(microsecond=0)
+NOW = TEST_MOMENT
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(NOW)
+
+
 USERS = ("u1", "u2", "u3")
 TEAMS = ("red", "blue")
 _counter = itertools.count()
@@ -127,7 +134,7 @@ def flaky_ingest(aws: AwsResources, fresh_handlers: None, monkeypatch: pytest.Mo
     flaky = FlakyClient(boto3.client("dynamodb", region_name=REGION))
     ingest_bootstrap.install(
         ingest_bootstrap.IngestRoot(
-            settings_of(IngestSettings), SystemClock(), flaky, boto3.client("sqs", region_name=REGION)
+            settings_of(IngestSettings), FixedClock(NOW), flaky, boto3.client("sqs", region_name=REGION)
         )
     )
     return flaky
@@ -148,7 +155,7 @@ def test_counters_equal_the_exact_sum_of_unique_events(
     tenants = [f"t{run}a", f"t{run}b"]
     policies = {tenant: _policies(tenant) for tenant in tenants}
     events = [_event(spec, f"ev-{index}", tenants) for index, spec in enumerate(scenario["pool"])]
-    driver = UsageStreamDriver(aws)
+    driver = UsageStreamDriver(aws, clock=FixedClock(NOW))
     driver.read_new()  # skip what earlier examples left on the stream
     delivered: dict[tuple[str, str], dict[str, Any]] = {}
 

@@ -20,13 +20,18 @@ import ingest_bootstrap
 from budget_core.platform.settings import IngestSettings, settings_of
 from tests.integration.conftest import ApiResponse
 from tests.support.aws import TABLE_NAME, AwsResources
-from tests.support.clocks import FixedClock
+from tests.support.clocks import TEST_MOMENT, FixedClock
 from tests.support.table_stream import TableStreamDriver
 from tests.support.usage_stream import UsageStreamDriver
 
 Api = Callable[..., ApiResponse]
 TENANT = "tenant-acme"
-NOW = datetime.now(UTC).replace(microsecond=0)
+NOW = TEST_MOMENT
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(NOW)
 
 
 class Usage:
@@ -454,7 +459,7 @@ def _aged(event_id: str, age: timedelta) -> dict[str, Any]:
         "event_id": event_id,
         "kind": "custom",
         "cost_usd": "1.00",
-        "timestamp": (datetime.now(UTC) - age).isoformat(),
+        "timestamp": (NOW - age).isoformat(),
     }
 
 
@@ -480,7 +485,7 @@ def test_an_event_the_api_accepts_is_never_too_old_when_ingested(
     assert [f["event_id"] for f in response.body["failed"]] == ["edge"]
     # And the one it accepted counts, even when ingestion runs an hour later (stream lag): the
     # window is judged by the record's arrival on the stream, not by when it is read
-    later = datetime.now(UTC) + timedelta(hours=1)
+    later = NOW + timedelta(hours=1)
     ingest_bootstrap.install(
         ingest_bootstrap.IngestRoot(
             settings_of(IngestSettings), FixedClock(later), ingest_bootstrap.root().dynamodb
@@ -595,8 +600,7 @@ def test_two_writers_admitting_labels_into_one_item_never_pass_its_room(aws: Aws
 
     # Given two ledgers, each believing the user's daily rollup is empty
     writers = [
-        DynamoDBUsageLedger(aws.dynamodb, TABLE_NAME, timedelta(days=40), lambda: datetime.now(UTC))
-        for _ in range(2)
+        DynamoDBUsageLedger(aws.dynamodb, TABLE_NAME, timedelta(days=40), FixedClock(NOW)) for _ in range(2)
     ]
 
     def commit(writer: DynamoDBUsageLedger, events: list[dict[str, Any]]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -15,11 +15,17 @@ from budget_core.platform.settings import ApiSettings, settings_of
 from budget_service.emulator.kinesis_events import read_all
 from tests.integration.conftest import ApiResponse
 from tests.support.aws import USAGE_STREAM_NAME, AwsResources
+from tests.support.clocks import TEST_MOMENT, FixedClock
 from tests.support.ledger_reads import usage_record
 from tests.support.usage_stream import UsageStreamDriver
 
 Api = Callable[..., ApiResponse]
-NOW = datetime.now(UTC).replace(microsecond=0)
+NOW = TEST_MOMENT
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(NOW)
 
 
 def _events(count: int, **fields: Any) -> list[dict[str, Any]]:
@@ -113,14 +119,13 @@ def test_records_the_stream_rejects_are_retried_until_they_are_in(
 ) -> None:
     import boto3
 
-    from budget_core.domain.shared.clock import SystemClock
     from tests.support.aws import REGION
     from tests.support.flaky_client import FlakyClient, reject_every_other_record
 
     # Given a stream whose shards throttle half of the first PutRecords
     kinesis = FlakyClient(boto3.client("kinesis", region_name=REGION))
     kinesis.intercept_next("put_records", reject_every_other_record)
-    api_bootstrap.install(api_bootstrap.ApiRoot(settings_of(ApiSettings), SystemClock(), kinesis=kinesis))
+    api_bootstrap.install(api_bootstrap.ApiRoot(settings_of(ApiSettings), FixedClock(NOW), kinesis=kinesis))
     # When 6 events are posted
     response = api("record_usage", body={"events": _events(6)})
     # Then all 6 are accepted, each on the stream once
@@ -135,7 +140,6 @@ def test_records_the_stream_keeps_rejecting_are_reported_as_failed(
 ) -> None:
     import boto3
 
-    from budget_core.domain.shared.clock import SystemClock
     from tests.support.aws import REGION
     from tests.support.flaky_client import FlakyClient, reject_all_records, reject_every_other_record
 
@@ -143,7 +147,7 @@ def test_records_the_stream_keeps_rejecting_are_reported_as_failed(
     kinesis.intercept_next(
         "put_records", reject_every_other_record, reject_every_other_record, reject_all_records
     )
-    api_bootstrap.install(api_bootstrap.ApiRoot(settings_of(ApiSettings), SystemClock(), kinesis=kinesis))
+    api_bootstrap.install(api_bootstrap.ApiRoot(settings_of(ApiSettings), FixedClock(NOW), kinesis=kinesis))
     response = api("record_usage", body={"events": _events(4)})
     assert response.status == 202
     # 4 sent: 2 in; of the 2 retried, 1 in; of the last, none after the third try

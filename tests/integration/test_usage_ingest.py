@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -15,11 +15,19 @@ from budget_core.adapters.shared.dynamodb_codec import to_item
 from budget_core.adapters.shared.keys import price_override_key
 from tests.integration.conftest import ApiResponse
 from tests.support.aws import TABLE_NAME, AwsResources
+from tests.support.clocks import TEST_MOMENT, FixedClock
 from tests.support.ledger_reads import daily_rollup, policy_counter, quarter_rollup, spent, usage_record
 from tests.support.usage_stream import UsageStreamDriver
 
 Api = Callable[..., ApiResponse]
-NOW = datetime.now(UTC).replace(microsecond=0)
+NOW = TEST_MOMENT
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(NOW)
+
+
 TENANT = "tenant-acme"
 
 

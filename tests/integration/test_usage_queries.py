@@ -15,11 +15,15 @@ import pytest
 
 from tests.integration.conftest import ApiResponse
 from tests.support.aws import AwsResources
+from tests.support.clocks import FixedClock
 from tests.support.ledger_reads import spent
 from tests.support.usage_stream import UsageStreamDriver
 
 Api = Callable[..., ApiResponse]
-NOW = datetime.now(UTC).replace(microsecond=0)
+# Every function runs at this moment, a day and some hours into March: the tests do not depend on
+# the calendar day they run on.
+NOW = datetime(2026, 3, 2, 7, 13, 21, tzinfo=UTC)
+BOUNDARY = datetime(2026, 3, 1, tzinfo=UTC)
 MODELS = [
     ("openai", "gpt-4o", "chat"),
     ("anthropic", "claude-haiku-4-5", "messages"),
@@ -28,11 +32,13 @@ MODELS = [
 
 
 def _boundary() -> datetime:
-    """The latest UTC month start at least 30 minutes ago (always within the 35-day window)."""
-    start = NOW.replace(day=1, hour=0, minute=0, second=0)
-    if NOW - start < timedelta(minutes=30):
-        start = (start - timedelta(days=1)).replace(day=1)
-    return start
+    """The month boundary the ingested events straddle (the end of a 28-day February)."""
+    return BOUNDARY
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(NOW)
 
 
 def _events() -> list[dict[str, Any]]:
@@ -207,7 +213,20 @@ def test_hourly_trends_are_limited_to_31_days(api: Api) -> None:
     assert response.body["error"]["details"][0]["field"] == "granularity"
 
 
-def test_the_status_of_a_policy_reports_its_period(api: Api, usage_stream: UsageStreamDriver) -> None:
+@pytest.mark.parametrize(
+    ("clock", "forecast_known"),
+    [
+        # 4 % of March gone: too early to forecast
+        (FixedClock(NOW), False),
+        # exactly half of March gone: twice the spend so far
+        (FixedClock(datetime(2026, 3, 16, 12, tzinfo=UTC)), True),
+    ],
+    ids=["early-in-the-month", "mid-month"],
+)
+def test_the_status_of_a_policy_reports_its_period(
+    api: Api, usage_stream: UsageStreamDriver, clock: FixedClock, forecast_known: bool
+) -> None:
+    # Given a $200 monthly tenant policy and $50 spent half a minute ago
     body = {"name": "all", "scope": {"type": "tenant"}, "period": "month", "limit_usd": "200"}
     policy_id = api("create_policy", body=body).body["policy_id"]
     event = {
@@ -215,20 +234,21 @@ def test_the_status_of_a_policy_reports_its_period(api: Api, usage_stream: Usage
         "tenant_id": "tenant-acme",
         "kind": "custom",
         "cost_usd": "50",
-        "timestamp": (NOW - timedelta(seconds=30)).isoformat(),
+        "timestamp": (clock.now() - timedelta(seconds=30)).isoformat(),
     }
     usage_stream.deliver([event])
+    # When its status is read
     status = api("policy_status", policy_id=policy_id).body
-    month_start = NOW.replace(day=1, hour=0, minute=0, second=0)
+    # Then it reports the month so far, a forecast once enough of the month has gone by, and
+    # nothing to another tenant
     assert (status["spent_usd"], status["remaining_usd"], status["percent_used"]) == (
         "50.00",
         "150.00",
         "25.00",
     )
-    assert datetime.fromisoformat(status["period_start"]) == month_start
-    elapsed = (NOW - month_start) / ((month_start + timedelta(days=32)).replace(day=1) - month_start)
-    if elapsed >= 0.05:
-        assert Decimal(status["forecast_usd"]) >= Decimal(50)
+    assert datetime.fromisoformat(status["period_start"]) == BOUNDARY
+    if forecast_known:
+        assert Decimal(status["forecast_usd"]) == Decimal(100)
     else:
         assert status["forecast_usd"] is None
     assert api("policy_status", policy_id=policy_id, tenant="tenant-globex").status == 404

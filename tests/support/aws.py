@@ -27,7 +27,8 @@ TEST_ENVIRONMENT = {
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
-    # moto in-process with botocore >= 1.44 mishandles account-id endpoints (DESIGN field notes).
+    # moto in-process with botocore >= 1.44 mishandles account-id endpoints: the emulator and the
+    # tests turn them off (production never sets this).
     "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
     "TABLE_NAME": TABLE_NAME,
     "EVENT_BUS_NAME": EVENT_BUS_NAME,

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
+from budget_core.domain.shared.clock import FixedClock
 
-class FixedClock:
-    def __init__(self, moment: datetime) -> None:
-        self.moment = moment
-
-    def now(self) -> datetime:
-        return self.moment
+__all__ = ["TEST_MOMENT", "CallableClock", "FixedClock", "ShiftedClock", "SteppingClock"]
 
 
 class CallableClock:
@@ -24,6 +20,16 @@ class CallableClock:
         return self._now()
 
 
+class SteppingClock:
+    """A test's own time, which it moves by setting ``moment``."""
+
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def now(self) -> datetime:
+        return self.moment
+
+
 class ShiftedClock:
     """The system's time moved by ``shift``, which a test sets to jump ahead."""
 
@@ -33,6 +39,9 @@ class ShiftedClock:
         self.shift = timedelta(0)
 
     def now(self) -> datetime:
-        from datetime import UTC
-
         return datetime.now(UTC) + self.shift
+
+
+# The moment integration tests run at unless they say otherwise: mid-month, mid-week, at noon UTC,
+# hours away from every day, week and month boundary, so no assertion depends on the calendar.
+TEST_MOMENT = datetime(2026, 6, 17, 12, 0, 7, tzinfo=UTC)

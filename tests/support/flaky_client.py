@@ -1,7 +1,7 @@
 """A boto3 client that fails chosen calls the way AWS does, then behaves like the real (moto) one.
 
 moto never throttles, never cancels a transaction for a conflict and never rejects part of a
-PutRecords (DESIGN field notes): these answers have to be staged to test the code that handles them.
+PutRecords: these answers have to be staged to test the code that handles them.
 """
 
 from __future__ import annotations

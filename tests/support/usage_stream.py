@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import usage_ingest_app
+from budget_core.domain.shared.clock import Clock
 from budget_service.emulator.kinesis_events import lambda_event
 from budget_service.emulator.lambda_context import LocalLambdaContext
 from tests.support.aws import REGION, USAGE_STREAM_NAME, AwsResources
@@ -19,6 +21,10 @@ from tests.support.retries import retry_from_lowest_failure
 class UsageStreamDriver:
     aws: AwsResources
     _iterator: str | None = None
+    # When given, each record reaches the stream at this clock's time when put (moto stamps the
+    # real time)
+    clock: Clock | None = None
+    _arrivals: dict[str, datetime] = field(default_factory=dict)
     delivered: list[dict[str, Any]] = field(default_factory=list)
 
     def put(self, events: Iterable[dict[str, Any] | bytes]) -> None:
@@ -32,6 +38,10 @@ class UsageStreamDriver:
                 StreamName=USAGE_STREAM_NAME, Records=entries[start : start + 500]
             )
             assert response.get("FailedRecordCount", 0) == 0
+            if self.clock is not None:
+                arrival = self.clock.now()
+                for result in response["Records"]:
+                    self._arrivals[result["SequenceNumber"]] = arrival
 
     def read_new(self) -> list[dict[str, Any]]:
         if self._iterator is None:
@@ -41,6 +51,11 @@ class UsageStreamDriver:
             )["ShardIterator"]
         response = self.aws.kinesis.get_records(ShardIterator=self._iterator, Limit=10000)
         self._iterator = response["NextShardIterator"]
+        if self.clock is not None:
+            # a record put by someone else (the API) arrived, as far as this clock knows, just now
+            for record in response["Records"]:
+                arrival = self._arrivals.get(record["SequenceNumber"]) or self.clock.now()
+                record["ApproximateArrivalTimestamp"] = arrival
         self.delivered.extend(response["Records"])
         return list(response["Records"])
 

@@ -10,8 +10,8 @@ crossing costs two DynamoDB requests plus the publish.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -19,10 +19,12 @@ from botocore.exceptions import ClientError
 from budget_core.adapters.alerts.alert_items import claim_item, claim_key, claimed_from_item
 from budget_core.adapters.shared.aws_errors import BUSY_CANCELLATION_REASONS, error_code, guarded
 from budget_core.adapters.shared.dynamodb_codec import from_item, to_item
+from budget_core.adapters.shared.dynamodb_update import ItemUpdate
 from budget_core.adapters.shared.keys import PENDING_ALERTS_PARTITION, policy_key
 from budget_core.domain.alerts.rules import Alert, AlertKind
 from budget_core.domain.alerts.service import ClaimedAlert, ClaimOutcome
 from budget_core.domain.policies.enums import PolicyStatus
+from budget_core.domain.shared.clock import Clock
 from budget_core.domain.shared.errors import StoreUnavailable
 
 if TYPE_CHECKING:
@@ -43,13 +45,13 @@ class DynamoDBAlertClaims:
         client: DynamoDBClient,
         table_name: str,
         retention: timedelta,
-        now: Callable[[], datetime],
+        clock: Clock,
         lease: timedelta = DEFAULT_LEASE,
     ) -> None:
         self._client = guarded(client)
         self._table = table_name
         self._retention = retention
-        self._now = now
+        self._clock = clock
         self._lease = lease
 
     def claim(self, alerts: Sequence[Alert]) -> ClaimOutcome:
@@ -77,7 +79,7 @@ class DynamoDBAlertClaims:
                 if existing.delivered:
                     duplicates += 1
                     continue
-                leased = self._take_lease(to_item(claim_key(alert)))
+                leased = self._take_lease(claim_key(alert))
                 if leased is None:
                     in_flight += 1
                 elif leased.delivered:
@@ -88,22 +90,22 @@ class DynamoDBAlertClaims:
         return ClaimOutcome(pending=pending, duplicates=duplicates, in_flight=in_flight)
 
     def record_delivery(self, claims: Sequence[ClaimedAlert]) -> None:
-        at = self._now().isoformat()
-        updates: list[dict[str, Any]] = []
+        at = self._clock.now().isoformat()
+        updates: list[ItemUpdate] = []
         for claim in claims:
-            progress = (("notified_at", claim.notified), ("announced_at", claim.announced))
-            sets = [f"{name} = if_not_exists({name}, :at)" for name, done in progress if done]
-            values: dict[str, Any] = {":at": at} if sets else {}
+            update = self._update(claim)
+            for attribute, done in (("notified_at", claim.notified), ("announced_at", claim.announced)):
+                if done:
+                    update.set_if_absent(attribute, at)
             if claim.delivered:
-                expression = f"SET {', '.join(sets)} REMOVE gsi2pk, gsi2sk, lease_until"
+                update.remove("gsi2pk", "gsi2sk", "lease_until")
             else:
-                expression = "SET " + ", ".join([*sets, "lease_until = :released"])
-                values[":released"] = 0
-            updates.append(self._update(claim, expression, values))
+                update.set("lease_until", 0)
+            updates.append(update)
         self._write(updates)
 
     def lease_pending(self, limit: int) -> list[ClaimedAlert]:
-        now = int(self._now().timestamp())
+        now = int(self._clock.now().timestamp())
         leased: list[ClaimedAlert] = []
         start_key: Any = None
         while len(leased) < limit:
@@ -119,7 +121,7 @@ class DynamoDBAlertClaims:
                 request["ExclusiveStartKey"] = start_key
             response = self._client.query(**request)
             for raw in response.get("Items", []):
-                claim = self._take_lease({"pk": raw["pk"], "sk": raw["sk"]})
+                claim = self._take_lease(from_item({"pk": raw["pk"], "sk": raw["sk"]}))
                 if claim is not None and not claim.delivered:
                     leased.append(claim)
             start_key = response.get("LastEvaluatedKey")
@@ -128,45 +130,40 @@ class DynamoDBAlertClaims:
         return leased
 
     def skip(self, claims: Sequence[ClaimedAlert], reason: str) -> None:
-        at = self._now().isoformat()
-        expression = "SET skipped_at = :at, skip_reason = :reason REMOVE gsi2pk, gsi2sk, lease_until"
-        self._write([self._update(claim, expression, {":at": at, ":reason": reason}) for claim in claims])
+        at = self._clock.now().isoformat()
+        self._write(
+            [
+                self._update(claim)
+                .set("skipped_at", at)
+                .set("skip_reason", reason)
+                .remove("gsi2pk", "gsi2sk", "lease_until")
+                for claim in claims
+            ]
+        )
 
-    def _update(self, claim: ClaimedAlert, expression: str, values: dict[str, Any]) -> dict[str, Any]:
+    def _update(self, claim: ClaimedAlert) -> ItemUpdate:
         """An update of a claim that exists (one the sweep or a retry may have finished meanwhile)."""
-        return {
-            "TableName": self._table,
-            "Key": to_item(claim_key(claim.alert)),
-            "UpdateExpression": expression,
-            "ConditionExpression": "attribute_exists(pk)",
-            "ExpressionAttributeValues": to_item(values),
-        }
+        return ItemUpdate(self._table, claim_key(claim.alert)).require_present("pk")
 
-    def _write(self, updates: list[dict[str, Any]]) -> None:
+    def _write(self, updates: list[ItemUpdate]) -> None:
         """One request: an UpdateItem, or a transaction of them."""
         if len(updates) == 1:
-            self._client.update_item(**updates[0])
+            self._client.update_item(**updates[0].request())
             return
         for start in range(0, len(updates), TRANSACTION_MAX_ACTIONS):
-            chunk: list[Any] = [{"Update": u} for u in updates[start : start + TRANSACTION_MAX_ACTIONS]]
+            chunk = [u.action() for u in updates[start : start + TRANSACTION_MAX_ACTIONS]]
             self._client.transact_write_items(TransactItems=chunk)
 
     def _take_lease(self, key: dict[str, Any]) -> ClaimedAlert | None:
-        """The claim at ``key`` (attribute values) as it stands once leased to this caller; None when
+        """The claim at ``key`` as it stands once leased to this caller; None when
         another deliverer holds it."""
-        now = self._now()
+        now = self._clock.now()
+        update = ItemUpdate(self._table, key).set("lease_until", int((now + self._lease).timestamp()))
+        lease = update.name("lease_until")
+        update.require_present("gsi2pk")
+        update.require(f"attribute_not_exists({lease}) OR {lease} < {update.value(int(now.timestamp()))}")
         try:
-            response = self._client.update_item(
-                TableName=self._table,
-                Key=key,
-                UpdateExpression="SET lease_until = :until",
-                ConditionExpression="attribute_exists(gsi2pk) AND "
-                "(attribute_not_exists(lease_until) OR lease_until < :now)",
-                ExpressionAttributeValues=to_item(
-                    {":until": int((now + self._lease).timestamp()), ":now": int(now.timestamp())}
-                ),
-                ReturnValues="ALL_NEW",
-            )
+            response = self._client.update_item(**update.request(), ReturnValues="ALL_NEW")
         except ClientError as error:
             if error_code(error) == "ConditionalCheckFailedException":
                 return None
@@ -175,7 +172,7 @@ class DynamoDBAlertClaims:
 
     def _try_claim(self, alerts: list[Alert]) -> list[dict[str, Any]] | None:
         """None when every claim was written; else the cancellation reasons, policy check first."""
-        claimed_at = self._now()
+        claimed_at = self._clock.now()
         actions: list[TransactWriteItemTypeDef] = [_policy_in_force(self._table, alerts)]
         for alert in alerts:
             actions.append(
@@ -205,24 +202,18 @@ def _policy_in_force(table: str, alerts: Sequence[Alert]) -> TransactWriteItemTy
     """The claims' condition: the policy exists, is active, and still has the limit, the basis and
     the thresholds that the counter write was judged by."""
     counter = alerts[0].counter
-    conditions = ["attribute_exists(pk)", "#status = :active", "limit_usd = :limit"]
-    values: dict[str, Any] = {":active": PolicyStatus.ACTIVE.value, ":limit": counter.limit_usd}
-    names = {"#status": "status"}
+    check = (
+        ItemUpdate(table, policy_key(counter.tenant_id, counter.policy_id))
+        .require_present("pk")
+        .require_equal("status", PolicyStatus.ACTIVE.value)
+        .require_equal("limit_usd", counter.limit_usd)
+    )
     if counter.basis_version == 1:  # policies stored before bases existed have no basis_version
-        conditions.append("(attribute_not_exists(basis_version) OR basis_version = :basis)")
+        basis = check.name("basis_version")
+        check.require(f"attribute_not_exists({basis}) OR {basis} = {check.value(1)}")
     else:
-        conditions.append("basis_version = :basis")
-    values[":basis"] = counter.basis_version
+        check.require_equal("basis_version", counter.basis_version)
     thresholds = sorted({a.threshold_percent for a in alerts if a.kind is AlertKind.ACTUAL})
-    for index, threshold in enumerate(thresholds):
-        conditions.append(f"contains(alert_thresholds, :t{index})")
-        values[f":t{index}"] = threshold
-    return {
-        "ConditionCheck": {
-            "TableName": table,
-            "Key": to_item(policy_key(counter.tenant_id, counter.policy_id)),
-            "ConditionExpression": " AND ".join(conditions),
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": to_item(values),
-        }
-    }
+    for threshold in thresholds:
+        check.require(f"contains({check.name('alert_thresholds')}, {check.value(threshold)})")
+    return check.condition_check()

@@ -46,17 +46,6 @@ def counter_snapshot(
     }
 
 
-def snapshot_sets(snapshot: dict[str, Any], names: dict[str, str], values: dict[str, Any]) -> list[str]:
-    """The ``SET`` clauses that write ``snapshot`` (None values left out), its placeholders added to
-    ``names`` and ``values``."""
-    sets = []
-    for index, (name, value) in enumerate(snapshot.items()):
-        if value is not None:
-            names[f"#s{index}"], values[f":s{index}"] = name, value
-            sets.append(f"#s{index} = :s{index}")
-    return sets
-
-
 def counter_state(item: dict[str, Any] | None) -> CounterState:
     if not item:
         return CounterState()

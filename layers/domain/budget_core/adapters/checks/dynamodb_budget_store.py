@@ -19,7 +19,6 @@ from budget_core.adapters.checks.counter_items import (
     counter_item_key,
     counter_snapshot,
     counter_state,
-    snapshot_sets,
 )
 from budget_core.adapters.checks.hold_items import (
     HELD_AS_SUM,
@@ -31,6 +30,7 @@ from budget_core.adapters.policies.dynamodb_tenant_config import config_version_
 from budget_core.adapters.shared.aws_errors import guarded
 from budget_core.adapters.shared.dynamodb_batch_get import consistent_batch_get
 from budget_core.adapters.shared.dynamodb_codec import from_item, to_item
+from budget_core.adapters.shared.dynamodb_update import ItemUpdate
 from budget_core.adapters.shared.keys import (
     CONFIG_SK,
     hold_attribute,
@@ -148,36 +148,18 @@ class DynamoDBReservationStore:
         now: datetime,
     ) -> TransactWriteItemTypeDef:
         window = period_window(policy.period, policy.timezone, now)
-        names: dict[str, str] = {
-            "#held": reserved_attribute(int(reservation.expires_at.timestamp())),
-            "#rev": "rev",
-        }
-        values: dict[str, Any] = {":amount": reservation.amount_usd, ":one": 1}
-        sets = snapshot_sets(counter_snapshot(policy, key, window, now), names, values)
-        expression = f"SET {', '.join(sets)} ADD #held :amount, #rev :one"
+        update = (
+            ItemUpdate(self._table, counter_item_key(key))
+            .set_all(counter_snapshot(policy, key, window, now))
+            .add(reserved_attribute(int(reservation.expires_at.timestamp())), reservation.amount_usd)
+            .add("rev", 1)
+            .require_version("rev", state.rev)
+        )
         # housekeeping: sums and holds that no longer count go now, so the item holds at most one
         # sum per minute of the longest hold
-        expired = [hold_attribute(rid) for rid in state.expired_holds(now)]
-        expired += [reserved_attribute(at) for at in state.expired_buckets(now)]
-        if expired:
-            for index, name in enumerate(expired):
-                names[f"#x{index}"] = name
-            expression += " REMOVE " + ", ".join(f"#x{i}" for i in range(len(expired)))
-        if state.rev is None:
-            condition = "attribute_not_exists(#rev)"
-        else:
-            condition = "#rev = :rev"
-            values[":rev"] = state.rev
-        return {
-            "Update": {
-                "TableName": self._table,
-                "Key": to_item(counter_item_key(key)),
-                "UpdateExpression": expression,
-                "ConditionExpression": condition,
-                "ExpressionAttributeNames": names,
-                "ExpressionAttributeValues": to_item(values),
-            }
-        }
+        update.remove_all(hold_attribute(rid) for rid in state.expired_holds(now))
+        update.remove_all(reserved_attribute(at) for at in state.expired_buckets(now))
+        return update.action()
 
     def release(self, reservation: Reservation, now: datetime) -> None:
         actions: list[TransactWriteItemTypeDef] = [
@@ -185,25 +167,17 @@ class DynamoDBReservationStore:
         ]
         for key in reservation.counters:
             # the hold comes off its minute's sum, or (placed before sums) its own attribute
-            names = {"#hold": hold_attribute(reservation.reservation_id), "#rev": "rev"}
-            values: dict[str, Any] = {":one": 1}
-            adds = "#rev :one"
-            if reservation.summed:
-                names["#held"] = reserved_attribute(int(reservation.expires_at.timestamp()))
-                values[":minus"] = -reservation.amount_usd
-                adds += ", #held :minus"
-            actions.append(
-                {
-                    "Update": {
-                        "TableName": self._table,
-                        "Key": to_item(counter_item_key(key)),
-                        "UpdateExpression": f"REMOVE #hold ADD {adds}",
-                        "ConditionExpression": "attribute_exists(pk)",
-                        "ExpressionAttributeNames": names,
-                        "ExpressionAttributeValues": to_item(values),
-                    }
-                }
+            update = (
+                ItemUpdate(self._table, counter_item_key(key))
+                .remove(hold_attribute(reservation.reservation_id))
+                .add("rev", 1)
+                .require_present("pk")
             )
+            if reservation.summed:
+                update.add(
+                    reserved_attribute(int(reservation.expires_at.timestamp())), -reservation.amount_usd
+                )
+            actions.append(update.action())
         try:
             self._client.transact_write_items(TransactItems=actions)
         except ClientError as error:
@@ -260,29 +234,18 @@ class DynamoDBSeedStore:
         expected_rev: int | None,
         now: datetime,
     ) -> bool:
-        names: dict[str, str] = {
-            "#rev": "rev",
-            "#spent": "spent_usd",
-            "#seeded": "seeded_at",
-            "#seed": "seed_usd",
-        }
-        values: dict[str, Any] = {":one": 1, ":seed": amount, ":now": now.isoformat()}
-        sets = ["#seeded = :now", "#seed = :seed"]
-        sets += snapshot_sets(counter_snapshot(policy, key, window, now), names, values)
-        if expected_rev is None:
-            condition = "attribute_not_exists(#rev) AND attribute_not_exists(#seeded)"
-        else:
-            condition = "#rev = :rev AND attribute_not_exists(#seeded)"
-            values[":rev"] = expected_rev
+        update = (
+            ItemUpdate(self._table, counter_item_key(key))
+            .set("seeded_at", now.isoformat())
+            .set("seed_usd", amount)
+            .set_all(counter_snapshot(policy, key, window, now))
+            .add("spent_usd", amount)
+            .add("rev", 1)
+            .require_version("rev", expected_rev)
+            .require_absent("seeded_at")
+        )
         try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=to_item(counter_item_key(key)),
-                UpdateExpression=f"SET {', '.join(sets)} ADD #spent :seed, #rev :one",
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=to_item(values),
-            )
+            self._client.update_item(**update.request())
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return False

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from budget_core.adapters.shared.dynamodb_codec import to_item
+from budget_core.adapters.shared.dynamodb_update import ItemUpdate
 from budget_core.adapters.shared.keys import reservation_key
 from budget_core.domain.usage.accounting import PolicyCounterKey, Settlement
 
@@ -25,18 +25,13 @@ def close_record(
 ) -> TransactWriteItemTypeDef:
     """The reservation record goes from active to ``status`` (released, settled) with the time, or
     the transaction does not commit: a reservation is closed once."""
-    return {
-        "Update": {
-            "TableName": table,
-            "Key": to_item(reservation_key(tenant_id, reservation_id)),
-            "UpdateExpression": f"SET #status = :closed, {status}_at = :now",
-            "ConditionExpression": "#status = :active",
-            "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": to_item(
-                {":closed": status, ":active": ACTIVE, ":now": now.isoformat()}
-            ),
-        }
-    }
+    return (
+        ItemUpdate(table, reservation_key(tenant_id, reservation_id))
+        .set("status", status)
+        .set(f"{status}_at", now.isoformat())
+        .require_equal("status", ACTIVE)
+        .action()
+    )
 
 
 def settle_record(table: str, settlement: Settlement, now: datetime) -> TransactWriteItemTypeDef:

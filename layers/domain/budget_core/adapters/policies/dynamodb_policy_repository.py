@@ -16,11 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from budget_core.adapters.checks.counter_items import counter_item_key, counter_snapshot, snapshot_sets
-from budget_core.adapters.policies.dynamodb_tenant_config import version_condition
+from budget_core.adapters.checks.counter_items import counter_item_key, counter_snapshot
+from budget_core.adapters.policies.dynamodb_tenant_config import (
+    CONFIG_VERSION_ATTRIBUTE,
+    require_config_version,
+)
 from budget_core.adapters.policies.policy_items import policy_from_item, policy_to_item
 from budget_core.adapters.shared.aws_errors import BUSY_CANCELLATION_REASONS, guarded
 from budget_core.adapters.shared.dynamodb_codec import from_item, to_item
+from budget_core.adapters.shared.dynamodb_update import ItemUpdate
 from budget_core.adapters.shared.keys import (
     CONFIG_ENTITY,
     POLICY_PREFIX,
@@ -158,16 +162,14 @@ class DynamoDBPolicyRepository:
         """Every policy write moves the tenant's configuration version in the same transaction: a
         usage commit or a reservation planned with the previous policies fails its check of it.
         ``expected``: only from that version (a write judged against the whole policy set)."""
-        values: dict[str, Any] = {":entity": CONFIG_ENTITY, ":one": 1}
-        update: dict[str, Any] = {
-            "TableName": self._table,
-            "Key": to_item(tenant_config_key(tenant_id)),
-            "UpdateExpression": "SET entity = :entity ADD config_version :one",
-        }
+        update = (
+            ItemUpdate(self._table, tenant_config_key(tenant_id))
+            .set("entity", CONFIG_ENTITY)
+            .add(CONFIG_VERSION_ATTRIBUTE, 1)
+        )
         if expected is not None:
-            update["ConditionExpression"] = version_condition(expected, values)
-        update["ExpressionAttributeValues"] = to_item(values)
-        return {"Update": update}  # type: ignore[typeddict-item]
+            require_config_version(update, expected)
+        return update.action()
 
     def _touch_counter(self, policy: Policy) -> TransactWriteItemTypeDef:
         """The current period's counter takes the edited policy's snapshot at once: the alert
@@ -175,18 +177,12 @@ class DynamoDBPolicyRepository:
         below the spend alerts now, not at the next event), and holds placed on the old state fail
         their ``rev`` check."""
         key, window = counter_key(policy, policy.updated_at)
-        names: dict[str, str] = {"#rev": "rev"}
-        values: dict[str, Any] = {":one": 1}
-        sets = snapshot_sets(counter_snapshot(policy, key, window, policy.updated_at), names, values)
-        return {
-            "Update": {
-                "TableName": self._table,
-                "Key": to_item(counter_item_key(key)),
-                "UpdateExpression": f"SET {', '.join(sets)} ADD #rev :one",
-                "ExpressionAttributeNames": names,
-                "ExpressionAttributeValues": to_item(values),
-            }
-        }
+        return (
+            ItemUpdate(self._table, counter_item_key(key))
+            .set_all(counter_snapshot(policy, key, window, policy.updated_at))
+            .add("rev", 1)
+            .action()
+        )
 
     def _put_if_version(self, policy: Policy, expected_version: int) -> TransactWriteItemTypeDef:
         return {

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from budget_core.adapters.policies.policy_items import policy_from_item
 from budget_core.adapters.shared.aws_errors import guarded
 from budget_core.adapters.shared.dynamodb_codec import from_item, to_item
+from budget_core.adapters.shared.dynamodb_update import ItemUpdate
 from budget_core.adapters.shared.keys import (
     CONFIG_SK,
     POLICY_PREFIX,
@@ -73,27 +74,18 @@ def override_from_item(item: dict[str, Any]) -> PriceOverride:
     return PriceOverride.model_validate(data)
 
 
-def version_condition(expected: int, values: dict[str, Any]) -> str:
-    """The condition "the tenant's configuration is still at ``expected``" (0: never written);
-    its value placeholder is added to ``values``."""
-    if expected == 0:
-        return "attribute_not_exists(config_version)"
-    values[":expected"] = expected
-    return "config_version = :expected"
+CONFIG_VERSION_ATTRIBUTE = "config_version"
+
+
+def require_config_version(update: ItemUpdate, expected: int) -> ItemUpdate:
+    """The condition "the tenant's configuration is still at ``expected``" (0: never written)."""
+    return update.require_version(CONFIG_VERSION_ATTRIBUTE, expected or None)
 
 
 def config_version_check(table: str, tenant_id: str, version: int) -> TransactWriteItemTypeDef:
     """The action that makes a transaction commit only under the configuration it was planned with."""
-    values: dict[str, Any] = {}
-    check: dict[str, Any] = {
-        "TableName": table,
-        "Key": to_item(tenant_config_key(tenant_id)),
-        "ConditionExpression": version_condition(version, values),
-    }
-    if values:
-        check["ExpressionAttributeValues"] = to_item(values)
-    return {"ConditionCheck": check}  # type: ignore[typeddict-item]
+    return require_config_version(ItemUpdate(table, tenant_config_key(tenant_id)), version).condition_check()
 
 
 def config_version_of(item: dict[str, Any] | None) -> int:
-    return int(item.get("config_version", 0)) if item else 0
+    return int(item.get(CONFIG_VERSION_ATTRIBUTE, 0)) if item else 0

@@ -8,7 +8,7 @@ cancellation reasons; the caller drops them and commits the rest (invariant 1).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -20,6 +20,7 @@ from budget_core.adapters.checks.hold_items import settle_record
 from budget_core.adapters.policies.dynamodb_tenant_config import config_version_check
 from budget_core.adapters.shared.aws_errors import BUSY_CANCELLATION_REASONS, guarded
 from budget_core.adapters.shared.dynamodb_codec import from_item, to_item
+from budget_core.adapters.shared.dynamodb_update import ItemUpdate
 from budget_core.adapters.shared.keys import hold_attribute, reserved_attribute, rollup_key, usage_event_key
 from budget_core.adapters.usage.rollup_labels import (
     USED_ATTRIBUTE,
@@ -29,6 +30,7 @@ from budget_core.adapters.usage.rollup_labels import (
     plan_labels,
     room_of,
 )
+from budget_core.domain.shared.clock import Clock
 from budget_core.domain.shared.errors import StoreUnavailable
 from budget_core.domain.shared.periods import period_window
 from budget_core.domain.tenants.config import StaleConfiguration
@@ -45,7 +47,7 @@ from budget_core.domain.usage.quantities import COUNTED, COUNTED_NAMES
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef, UpdateTypeDef
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 T = TypeVar("T")
 USAGE_ENTITY = "usage"
@@ -55,13 +57,11 @@ MAX_LABEL_ROUNDS = 4
 
 
 class DynamoDBUsageLedger:
-    def __init__(
-        self, client: DynamoDBClient, table_name: str, retention: timedelta, now: Callable[[], datetime]
-    ) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str, retention: timedelta, clock: Clock) -> None:
         self._client = guarded(client)
         self._table = table_name
         self._retention = retention
-        self._now = now
+        self._clock = clock
         self._labels = LabelMemory()
 
     def try_commit(self, commit: Commit) -> set[tuple[str, str]]:
@@ -73,7 +73,7 @@ class DynamoDBUsageLedger:
         raise StoreUnavailable("the labels of a rollup kept changing under this commit")
 
     def _try_commit(self, commit: Commit) -> set[tuple[str, str]]:
-        now = self._now()
+        now = self._clock.now()
         actions: list[TransactWriteItemTypeDef] = [self._put_event(p, now) for p in commit.events]
         rollups: list[tuple[int, tuple[str, str], LabelPlan]] = []
         for key, delta in commit.deltas.items():
@@ -210,14 +210,9 @@ class DynamoDBUsageLedger:
         added.update(plan.added)
         if not plan.claimed:
             return marker, plan, self._update(item_key, snapshot, added, [])
-        # admitted only while the item has room, and only if no other writer admitted them first
-        names = {"#lb": USED_ATTRIBUTE}
-        clauses = ["(attribute_not_exists(#lb) OR #lb <= :lb)"]
-        for index, stem in enumerate(plan.claimed):
-            names[f"#j{index}"] = f"{stem}#c"
-            clauses.append(f"attribute_not_exists(#j{index})")
-        condition = (" AND ".join(clauses), names, {":lb": plan.used_limit})
-        return marker, plan, self._update(item_key, snapshot, added, [], condition)
+        assert plan.used_limit is not None  # a plan that claims labels knows the room it used
+        claimed = (plan.used_limit, list(plan.claimed))
+        return marker, plan, self._update(item_key, snapshot, added, [], claimed)
 
     def _update(
         self,
@@ -225,37 +220,19 @@ class DynamoDBUsageLedger:
         snapshot: dict[str, Any],
         added: dict[str, Any],
         removed: list[str],
-        condition: tuple[str, dict[str, str], dict[str, Any]] | None = None,
+        claimed: tuple[int, list[str]] | None = None,
     ) -> TransactWriteItemTypeDef:
-        names: dict[str, str] = dict(condition[1]) if condition else {}
-        values: dict[str, Any] = dict(condition[2]) if condition else {}
-        sets, adds = [], []
-        for index, (name, value) in enumerate(snapshot.items()):
-            if value is None:
-                continue
-            names[f"#s{index}"] = name
-            values[f":s{index}"] = value
-            sets.append(f"#s{index} = :s{index}")
-        for index, (name, value) in enumerate(added.items()):
-            names[f"#a{index}"] = name
-            values[f":a{index}"] = value
-            adds.append(f"#a{index} :a{index}")
-        expression = f"SET {', '.join(sets)} ADD {', '.join(adds)}" if sets else f"ADD {', '.join(adds)}"
-        if removed:
-            for index, name in enumerate(removed):
-                names[f"#r{index}"] = name
-            expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(removed)))
-        update: UpdateTypeDef = {
-            "TableName": self._table,
-            "Key": to_item(key),
-            "UpdateExpression": expression,
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": to_item(values),
-        }
-        if condition is not None:
-            update["ConditionExpression"] = condition[0]
-            update["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-        return {"Update": update}
+        update = ItemUpdate(self._table, key).set_all(snapshot).add_all(added).remove_all(removed)
+        if claimed is None:
+            return update.action()
+        # labels are admitted only while the item has room, and only if no other writer admitted
+        # them first
+        used_limit, stems = claimed
+        used = update.name(USED_ATTRIBUTE)
+        update.require(f"attribute_not_exists({used}) OR {used} <= {update.value(used_limit)}")
+        for stem in stems:
+            update.require_absent(f"{stem}#c")
+        return update.action(return_old_on_failure=True)
 
 
 class _LabelsMoved(Exception):

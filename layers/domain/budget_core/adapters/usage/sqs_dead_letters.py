@@ -5,12 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from budget_core.domain.shared.clock import Clock
 from budget_core.domain.usage.ports import Rejection
 from budget_core.platform.observability import logger
 
@@ -35,11 +35,11 @@ def bounded_reason(reason: str) -> str:
 
 
 class SqsDeadLetters:
-    def __init__(self, client: SQSClient, queue_url: str, source: str, now: Callable[[], datetime]) -> None:
+    def __init__(self, client: SQSClient, queue_url: str, source: str, clock: Clock) -> None:
         self._client = client
         self._queue_url = queue_url
         self._source = source
-        self._now = now
+        self._clock = clock
 
     def send(self, rejections: Sequence[Rejection]) -> list[Rejection]:
         unsent: list[Rejection] = []
@@ -83,7 +83,7 @@ class SqsDeadLetters:
             "source": self._source,
             "reason": bounded_reason(rejection.reason),
             "record_id": rejection.record_id,
-            "rejected_at": self._now().isoformat(),
+            "rejected_at": self._clock.now().isoformat(),
             "data_base64": base64.b64encode(data).decode(),
             "data_truncated": not whole,
             "data_bytes": len(rejection.data),

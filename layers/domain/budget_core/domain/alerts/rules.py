@@ -90,7 +90,7 @@ class Alert:
         return self.kind is not AlertKind.EXCEEDED
 
     def message(self) -> dict[str, object]:
-        """The alert message of DESIGN.md ("Alert message (SNS)"); money as decimal strings."""
+        """The alert message of docs/contracts.md ("Alert message (SNS)"); money as decimal strings."""
         c = self.counter
         return {
             "alert_id": self.alert_id,

@@ -218,15 +218,20 @@ class BudgetGuard:
     def _amount(self, request: CheckRequest, config: TenantBudgetConfig) -> Decimal:
         if request.estimated_cost_usd is not None:
             return request.estimated_cost_usd
-        event = UsageEvent(
-            event_id="estimate",
-            tenant_id="estimate",
-            timestamp=self.clock.now(),
-            kind=request.kind or UsageKind.LLM,
-            provider=request.provider,
-            model=request.model,
-            operation=request.operation,
-            usage=request.usage or TokenAndImageUsage(),
+        now = self.clock.now()
+        # judged at this clock's "now", as every event is at its arrival (not the wall clock's)
+        event = UsageEvent.model_validate(
+            {
+                "event_id": "estimate",
+                "tenant_id": "estimate",
+                "timestamp": now,
+                "kind": request.kind or UsageKind.LLM,
+                "provider": request.provider,
+                "model": request.model,
+                "operation": request.operation,
+                "usage": request.usage or TokenAndImageUsage(),
+            },
+            context={"now": now},
         )
         quote = self.pricer.quote(event, config.overrides)
         if quote.cost_usd is None:

@@ -69,7 +69,8 @@ NULL_SPELLINGS = frozenset({"null", "none", "undefined", "nil"})
 
 
 def principal_from_claims(claims: Mapping[str, Any], tenant_claim: str, roles_claim: str) -> Principal:
-    """A request without a usable tenant or any known role is refused (403), like DESIGN's auth says."""
+    """A request without a usable tenant or any known role is refused (403), as docs/contracts.md
+    ("Auth") says."""
     tenant = claims.get(tenant_claim)
     if not isinstance(tenant, str) or not TENANT_ID_PATTERN.match(tenant) or tenant.lower() in NULL_SPELLINGS:
         raise Forbidden(f"the token has no valid '{tenant_claim}' claim")

@@ -21,3 +21,13 @@ def as_utc(value: date | datetime) -> datetime:
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+
+class FixedClock:
+    """Always the same moment: for replays, benches and tests that must not depend on the calendar."""
+
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def now(self) -> datetime:
+        return self.moment

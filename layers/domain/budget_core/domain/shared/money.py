@@ -1,4 +1,4 @@
-"""Money is Decimal on every path; JSON carries it as a decimal string (DESIGN invariant 2)."""
+"""Money is Decimal on every path; JSON carries it as a decimal string (docs/contracts.md, invariant 2)."""
 
 from __future__ import annotations
 

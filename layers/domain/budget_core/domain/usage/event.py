@@ -1,4 +1,5 @@
-"""Usage event v1: one LLM, image or custom call reported by a producer (DESIGN "Usage event v1")."""
+"""Usage event v1: one LLM, image or custom call reported by a producer (docs/contracts.md,
+"Usage event v1")."""
 
 from __future__ import annotations
 
