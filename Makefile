@@ -28,7 +28,7 @@ local: $(STAMP)  ## the local stack, until Ctrl-C
 	$(BIN)/budget-service local
 
 test: lint typecheck security  ## every check and every test, as CI runs them
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
