@@ -11,7 +11,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api_bootstrap import root
-from budget_core.domain.shared.clock import SystemClock
 from budget_core.domain.shared.errors import ValidationFailed, validation_details
 from budget_core.domain.shared.money import Money
 from budget_core.domain.usage.quantities import COUNTED_NAMES
@@ -48,8 +47,19 @@ class UsageAccepted(BaseModel):
 
 
 class SpendView(BaseModel):
-    cost_usd: Money
+    # null for an entry made only of unpriced events: nothing is known of its cost, it is not $0
+    cost_usd: Money | None
     events: int
+    unpriced_events: int
+
+    @classmethod
+    def of(cls, spend: Spend) -> SpendView:
+        known = not spend.events or spend.unpriced_events < spend.events
+        return cls(
+            cost_usd=spend.cost_usd if known else None,
+            events=spend.events,
+            unpriced_events=spend.unpriced_events,
+        )
 
 
 class SummaryResponse(BaseModel):
@@ -75,7 +85,7 @@ class SummaryResponse(BaseModel):
         t = summary.totals
 
         def views(part: dict[str, Spend]) -> dict[str, SpendView]:
-            return {name: SpendView(cost_usd=s.cost_usd, events=s.events) for name, s in sorted(part.items())}
+            return {name: SpendView.of(spend) for name, spend in sorted(part.items())}
 
         return cls(
             start=summary.start,
@@ -140,7 +150,7 @@ def _event_id(raw: dict[str, Any]) -> str | None:
 def _usage_query(start: str | None, end: str | None, scope: dict[str, str | None]) -> UsageQuery:
     try:
         first, last = parse_moment("start", start), parse_moment("end", end)
-        return UsageQuery.parse(first, last, SystemClock().now(), **scope)
+        return UsageQuery.parse(first, last, root().clock.now(), **scope)
     except ValidationError as error:
         raise ValidationFailed("invalid usage query", details=validation_details(error.errors())) from None
 

@@ -42,6 +42,7 @@ def build_event(
     cost_usd: Decimal | str | int | None = None,
     reservation_id: str | None = None,
     metadata: dict[str, str] | None = None,
+    service_tier: str | None = None,
 ) -> dict[str, Any]:
     moment = timestamp or datetime.now(UTC)
     if moment.tzinfo is None:
@@ -62,5 +63,6 @@ def build_event(
         "cost_usd": money(cost_usd),
         "reservation_id": reservation_id,
         "metadata": metadata or None,
+        "service_tier": service_tier,
     }
     return {k: v for k, v in event.items() if v is not None}

@@ -10,7 +10,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -111,15 +111,25 @@ class BudgetRecorder:
         cache_read_tokens: int = 0,
         cache_write_tokens: int = 0,
         operation: str | None = None,
+        usage: Mapping[str, int | Decimal | str] | None = None,
         **attributes: Any,
     ) -> str:
-        """An LLM call; ``input_tokens`` includes cache reads and writes, ``output_tokens`` reasoning."""
-        usage = {
+        """An LLM call; ``input_tokens`` includes cache reads and writes, ``output_tokens`` reasoning.
+
+        ``usage``: any other usage key of the service's v1.1 (``cache_write_1h_tokens``,
+        ``input_audio_tokens``, ``output_reasoning_tokens``, ``audio_seconds``...), a part always
+        included in its total; ``service_tier`` (an attribute) prices the call at that tier."""
+        counted: dict[str, Any] = {
             "input_tokens": input_tokens,
             "output_tokens": output_tokens,
             "cache_read_tokens": cache_read_tokens or None,
             "cache_write_tokens": cache_write_tokens or None,
         }
+        for key, value in (usage or {}).items():
+            if key in counted:
+                raise ValueError(f"usage[{key!r}] repeats the {key} argument")
+            counted[key] = str(value) if isinstance(value, Decimal) else value
+        usage = counted
         return self.record_usage(
             kind="llm", provider=provider, model=model, operation=operation, usage=usage, **attributes
         )

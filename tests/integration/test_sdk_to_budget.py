@@ -48,3 +48,37 @@ def test_sdk_events_reach_the_budgets_once_even_when_shards_throttle(
     assert len(records) == 30
     assert usage_stream.invoke(records) == {"batchItemFailures": []}
     assert spent(aws, "tenant-acme", policy_id, "total") == Decimal("1.20")
+
+
+def test_usage_v11_keys_and_tiers_from_the_sdk_are_priced_at_list_prices(
+    api: Api, aws: AwsResources, usage_stream: UsageStreamDriver
+) -> None:
+    # Given a tenant-wide policy
+    created = api(
+        "create_policy",
+        body={"name": "all", "scope": {"type": "tenant"}, "period": "total", "limit_usd": "100"},
+    )
+    policy_id = created.body["policy_id"]
+    recorder = BudgetRecorder(
+        KinesisTransport(USAGE_STREAM_NAME, aws.kinesis), tenant_id="tenant-acme", flush_at_exit=False
+    )
+    # When the application records a Sonnet 4.5 call with 1-hour cache writes ($0.099 at list
+    # prices, anthropic.com/pricing read 2026-12-03) and a priority-tier gpt-5 call ($2.50 for 1M
+    # input tokens, openai.com/api/pricing read 2026-12-03)
+    recorder.record_llm_usage(
+        provider="anthropic",
+        model="claude-sonnet-4-5",
+        input_tokens=61_000,
+        output_tokens=2_000,
+        cache_read_tokens=50_000,
+        cache_write_tokens=10_000,
+        usage={"cache_write_1h_tokens": 6_000},
+    )
+    recorder.record_llm_usage(
+        provider="openai", model="gpt-5", input_tokens=1_000_000, output_tokens=0, service_tier="priority"
+    )
+    assert recorder.close(timeout=10)
+    # Then ingestion counts exactly their list prices
+    assert usage_stream.invoke(usage_stream.read_new()) == {"batchItemFailures": []}
+    assert aws.dead_letters() == []
+    assert spent(aws, "tenant-acme", policy_id, "total") == Decimal("2.599")

@@ -252,3 +252,38 @@ def test_the_status_of_a_policy_reports_its_period(
     else:
         assert status["forecast_usd"] is None
     assert api("policy_status", policy_id=policy_id, tenant="tenant-globex").status == 404
+
+
+def test_an_entry_made_only_of_unpriced_events_has_no_cost_not_zero(
+    api: Api, usage_stream: UsageStreamDriver
+) -> None:
+    # Given one call of a model no catalogue prices, one priced call, and a transcription reported
+    # in tokens for a model billed by the second (unpriced, never $0)
+    base = {"tenant_id": "tenant-acme", "kind": "llm", "timestamp": (NOW - timedelta(minutes=5)).isoformat()}
+    events = [
+        {**base, "event_id": "u-1", "provider": "acme", "model": "private-1", "usage": {"input_tokens": 10}},
+        {
+            **base,
+            "event_id": "u-2",
+            "provider": "openai",
+            "model": "gpt-4o",
+            "usage": {"input_tokens": 1000, "output_tokens": 100},
+        },
+        {
+            **base,
+            "event_id": "u-3",
+            "provider": "openai",
+            "model": "whisper-1",
+            "usage": {"input_tokens": 50},
+        },
+    ]
+    assert usage_stream.deliver(events) == {"batchItemFailures": []}
+    # When the day is summarized
+    body = api("usage_summary", query={"start": NOW.date().isoformat()}).body
+    # Then the unpriced entries say so, and the priced one has its cost
+    assert body["by_model"]["private-1"] == {"cost_usd": None, "events": 1, "unpriced_events": 1}
+    assert body["by_model"]["whisper-1"] == {"cost_usd": None, "events": 1, "unpriced_events": 1}
+    assert body["by_model"]["gpt-4o"]["cost_usd"] == "0.0035"
+    assert body["by_model"]["gpt-4o"]["unpriced_events"] == 0
+    assert body["by_provider"]["openai"] == {"cost_usd": "0.0035", "events": 2, "unpriced_events": 1}
+    assert body["unpriced_events"] == 2

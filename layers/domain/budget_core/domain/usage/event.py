@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
 from typing import Annotated, Any, Self
 
 from pydantic import (
@@ -18,6 +20,7 @@ from pydantic import (
 
 from budget_core.domain.policies.policy import UsageKind
 from budget_core.domain.shared.money import MAX_MONEY, Money
+from budget_core.domain.usage.units import USAGE_KEY_ANCESTORS
 
 EVENT_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
 TENANT_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
@@ -28,9 +31,23 @@ MAX_EVENT_AGE = timedelta(days=35)
 MAX_METADATA_PAIRS = 20
 
 Count = Annotated[int, Field(ge=0, le=10**12, strict=True)]
+# seconds of audio: fractions allowed, to the millisecond
+Duration = Annotated[Decimal, Field(ge=0, le=10**9, decimal_places=3, allow_inf_nan=False)]
+
+
+class ServiceTier(StrEnum):
+    DEFAULT = "default"
+    FLEX = "flex"
+    BATCH = "batch"
+    PRIORITY = "priority"
 
 
 class TokenAndImageUsage(BaseModel):
+    """What a call used, in the catalogue's units (docs/contracts.md, "Usage v1.1"). A part is
+    included in its total: ``cache_read_tokens`` in ``input_tokens``, ``cache_write_1h_tokens`` in
+    ``cache_write_tokens``, ``output_reasoning_tokens`` in ``output_tokens``. Unknown keys are refused
+    by name."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     input_tokens: Count = 0
@@ -38,16 +55,88 @@ class TokenAndImageUsage(BaseModel):
     cache_read_tokens: Count = 0
     cache_write_tokens: Count = 0
     images: Count = 0
-    image_size: Annotated[str, Field(pattern=r"^\d{2,5}x\d{2,5}$")] | None = None
+    image_size: Annotated[str, Field(pattern=r"^(\d{2,5}x\d{2,5}|auto)$")] | None = None
     image_quality: Annotated[str, Field(pattern=r"^(standard|hd|low|medium|high|auto)$")] | None = None
+    # Usage v1.1: every other key of the catalogue, with its meaning there (domain/usage/units.py)
+    cache_write_5m_tokens: Count = 0
+    cache_write_1h_tokens: Count = 0
+    input_text_tokens: Count = 0
+    output_text_tokens: Count = 0
+    cache_text_read_tokens: Count = 0
+    cache_text_write_tokens: Count = 0
+    cache_text_write_5m_tokens: Count = 0
+    cache_text_write_1h_tokens: Count = 0
+    input_audio_tokens: Count = 0
+    output_audio_tokens: Count = 0
+    cache_audio_read_tokens: Count = 0
+    cache_audio_write_tokens: Count = 0
+    cache_audio_write_5m_tokens: Count = 0
+    cache_audio_write_1h_tokens: Count = 0
+    input_image_tokens: Count = 0
+    output_image_tokens: Count = 0
+    cache_image_read_tokens: Count = 0
+    cache_image_write_tokens: Count = 0
+    cache_image_write_5m_tokens: Count = 0
+    cache_image_write_1h_tokens: Count = 0
+    input_video_tokens: Count = 0
+    output_video_tokens: Count = 0
+    cache_video_read_tokens: Count = 0
+    cache_video_write_tokens: Count = 0
+    cache_video_write_5m_tokens: Count = 0
+    cache_video_write_1h_tokens: Count = 0
+    input_tool_tokens: Count = 0
+    input_text_tool_tokens: Count = 0
+    input_audio_tool_tokens: Count = 0
+    input_image_tool_tokens: Count = 0
+    input_video_tool_tokens: Count = 0
+    output_reasoning_tokens: Count = 0
+    output_text_reasoning_tokens: Count = 0
+    output_audio_reasoning_tokens: Count = 0
+    output_image_reasoning_tokens: Count = 0
+    output_video_reasoning_tokens: Count = 0
+    output_citation_tokens: Count = 0
+    output_text_citation_tokens: Count = 0
+    output_audio_citation_tokens: Count = 0
+    output_image_citation_tokens: Count = 0
+    output_video_citation_tokens: Count = 0
+    input_characters: Count = 0
+    input_text_messages: Count = 0
+    audio_seconds: Duration = Decimal(0)
+    input_audio_seconds: Duration = Decimal(0)
+    output_audio_seconds: Duration = Decimal(0)
+    input_pixels: Count = 0
+    input_document_pages: Count = 0
+    input_annotated_document_pages: Count = 0
+    rerank_searches: Count = 0
+    web_searches: Count = 0
+    social_searches: Count = 0
+    storage_searches: Count = 0
+    code_executions: Count = 0
 
     @model_validator(mode="after")
-    def _cache_tokens_are_part_of_input(self) -> Self:
+    def _parts_within_their_totals(self) -> Self:
         if self.cache_read_tokens + self.cache_write_tokens > self.input_tokens:
             raise ValueError(
                 "cache_read_tokens + cache_write_tokens are part of input_tokens and cannot exceed it"
             )
+        # only the keys the producer sent (a handful of some sixty): the rest are zero
+        for key in self.model_fields_set:
+            ancestors = USAGE_KEY_ANCESTORS.get(key)
+            part = getattr(self, key)
+            if not ancestors or not part:
+                continue
+            for ancestor in ancestors:
+                if part > getattr(self, ancestor):
+                    raise ValueError(f"{key} ({part}) is part of {ancestor} and cannot exceed it")
         return self
+
+    def reported(self) -> dict[str, int | Decimal]:
+        """The catalogue's usage keys this usage reports (non-zero)."""
+        return {
+            key: value
+            for key in self.model_fields_set
+            if key in USAGE_KEY_ANCESTORS and (value := getattr(self, key))
+        }
 
 
 class UsageEvent(BaseModel):
@@ -68,6 +157,8 @@ class UsageEvent(BaseModel):
     api_key_id: Annotated[str, Field(pattern=ATTRIBUTE_PATTERN)] | None = None
     project_id: Annotated[str, Field(pattern=ATTRIBUTE_PATTERN)] | None = None
     usage: TokenAndImageUsage = Field(default_factory=TokenAndImageUsage)
+    # the provider's service tier, priced at that tier where the catalogue has one
+    service_tier: ServiceTier | None = None
     cost_usd: Annotated[Money, Field(ge=0, le=MAX_MONEY)] | None = None
     reservation_id: Annotated[str, Field(pattern=EVENT_ID_PATTERN)] | None = None
     metadata: dict[

@@ -12,7 +12,7 @@ from budget_core.domain.usage.event import UsageEvent
 from budget_core.domain.usage.pricing.image_prices import IMAGE_PRICES_VERSION, image_price
 from budget_core.domain.usage.pricing.overrides import PriceOverride
 from budget_core.domain.usage.pricing.quote import PRODUCER_VERSION, UNPRICED_VERSION, PriceQuote
-from budget_core.domain.usage.pricing.token_prices import TokenCatalogue, catalogue_version
+from budget_core.domain.usage.pricing.token_prices import ModelNotPriced, TokenCatalogue, catalogue_version
 
 _MILLION = Decimal(1_000_000)
 OverrideTable = Mapping[tuple[str, str], PriceOverride]
@@ -50,7 +50,8 @@ class Pricer:
         assert event.provider is not None
         assert event.model is not None
         usage = event.usage
-        if event.kind is UsageKind.IMAGE and usage.images:
+        if usage.images:
+            # images are priced by the image table whatever the kind says ("llm" included)
             table_price = image_price(event.provider, event.model)
             if table_price is not None:
                 per_image = table_price.per_image(usage.image_quality, usage.image_size)
@@ -61,7 +62,10 @@ class Pricer:
             return PriceQuote(None, UNPRICED_VERSION)
         if event.kind is UsageKind.CUSTOM:
             return PriceQuote(None, UNPRICED_VERSION)
-        cost = self._tokens.cost(event.provider, event.model, usage, event.timestamp)
+        try:
+            cost = self._tokens.cost(event.provider, event.model, usage, event.timestamp, event.service_tier)
+        except ModelNotPriced:
+            return PriceQuote(None, UNPRICED_VERSION)
         if cost is None:
             return PriceQuote(None, UNPRICED_VERSION)
         if self._token_version is None:

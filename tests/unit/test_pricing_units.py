@@ -1,0 +1,288 @@
+"""Usage v1.1: every unit the catalogue prices, priced right and never a silent $0.
+
+Golden figures are the providers' list prices, each with its source and the date it was read; the
+fast path, ``calc_price`` and the golden figure must agree."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from genai_prices import Usage, calc_price
+from genai_prices.data_snapshot import get_snapshot
+from genai_prices.data_units import unit_data
+from genai_prices.units import UnitRegistry
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from budget_core.domain.usage.event import TokenAndImageUsage, UsageEvent
+from budget_core.domain.usage.pricing.corrections import NAME_PREFIXES, PRICE_CORRECTIONS
+from budget_core.domain.usage.pricing.pricer import Pricer
+from budget_core.domain.usage.pricing.token_prices import (
+    PRICES_KEPT,
+    TIER_CONTEXTS,
+    UNKNOWN_MODELS_KEPT,
+    ModelNotPriced,
+    TokenCatalogue,
+)
+from budget_core.domain.usage.units import FRACTIONAL_KEYS, USAGE_KEY_ANCESTORS
+
+AT = datetime(2026, 12, 3, 10, tzinfo=UTC)
+
+
+def _quote(
+    provider: str, model: str, usage: dict[str, Any], at: datetime = AT, **fields: Any
+) -> Decimal | None:
+    event = UsageEvent.model_validate(
+        {
+            "event_id": "e",
+            "tenant_id": "t",
+            "timestamp": at,
+            "kind": "llm",
+            "provider": provider,
+            "model": model,
+            "usage": usage,
+            **fields,
+        },
+        context={"now": at},
+    )
+    return Pricer().quote(event, {}).cost_usd
+
+
+# -- the usage keys --------------------------------------------------------------------------------
+
+
+def test_the_usage_keys_are_the_catalogues_with_the_same_parts() -> None:
+    registry = UnitRegistry(unit_data)
+    theirs = {key: tuple(sorted(registry.ancestor_usage_keys(key))) for key in unit_data if key != "requests"}
+    assert theirs == USAGE_KEY_ANCESTORS
+    assert set(TokenAndImageUsage.model_fields) == {*theirs, "images", "image_size", "image_quality"}
+    assert {key for key, unit in unit_data.items() if unit["dimensions"]["family"] == "durations"} == set(
+        FRACTIONAL_KEYS
+    )
+
+
+def test_an_unknown_usage_key_is_refused_by_name() -> None:
+    with pytest.raises(ValidationError, match="cache_write_2h_tokens"):
+        TokenAndImageUsage.model_validate({"input_tokens": 10, "cache_write_2h_tokens": 5})
+
+
+@pytest.mark.parametrize(
+    ("usage", "named"),
+    [
+        (
+            {"input_tokens": 10, "cache_write_tokens": 10, "cache_write_1h_tokens": 11},
+            "cache_write_1h_tokens",
+        ),
+        ({"input_tokens": 10, "input_audio_tokens": 11}, "input_audio_tokens"),
+        ({"output_tokens": 5, "output_reasoning_tokens": 6}, "output_reasoning_tokens"),
+        ({"audio_seconds": "1.5", "input_audio_seconds": "2"}, "input_audio_seconds"),
+    ],
+)
+def test_a_part_larger_than_its_total_is_refused_naming_both(usage: dict[str, Any], named: str) -> None:
+    with pytest.raises(ValidationError, match=named):
+        TokenAndImageUsage.model_validate(usage)
+
+
+# -- golden figures (list prices) ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("provider", "model", "usage", "tier", "golden"),
+    [
+        # anthropic.com/pricing, read 2026-12-03: Sonnet 4.5 $3 in, $15 out, cache read $0.30,
+        # 5-minute write $3.75, 1-hour write $6 per MTok. 1k new + 50k read + 4k 5m + 6k 1h, 2k out.
+        (
+            "anthropic",
+            "claude-sonnet-4-5",
+            {
+                "input_tokens": 61_000,
+                "cache_read_tokens": 50_000,
+                "cache_write_tokens": 10_000,
+                "cache_write_1h_tokens": 6_000,
+                "output_tokens": 2_000,
+            },
+            None,
+            "0.099",
+        ),
+        # openai.com/api/pricing, read 2026-12-03: gpt-audio audio $32 in, $64 out per MTok.
+        (
+            "openai",
+            "gpt-audio",
+            {
+                "input_tokens": 100_000,
+                "input_audio_tokens": 100_000,
+                "output_tokens": 100_000,
+                "output_audio_tokens": 100_000,
+            },
+            None,
+            "9.6",
+        ),
+        # ai.google.dev/gemini-api/docs/pricing, read 2026-12-03: gemini-2.5-flash-image output
+        # images $30 per MTok (1,290 tokens per 1024x1024 image: $0.039).
+        (
+            "google",
+            "gemini-2.5-flash-image",
+            {"output_tokens": 1_290, "output_image_tokens": 1_290},
+            None,
+            "0.0387",
+        ),
+        # openai.com/api/pricing, read 2026-12-03: whisper-1 $0.006 per minute; tts-1 $15 per 1M
+        # characters.
+        ("openai", "whisper-1", {"audio_seconds": "600"}, None, "0.06"),
+        ("openai", "tts-1", {"input_characters": 10_000}, None, "0.15"),
+        # openai.com/api/pricing (Priority), read 2026-12-03: gpt-5 input $1.25, priority $2.50.
+        ("openai", "gpt-5", {"input_tokens": 1_000_000}, None, "1.25"),
+        ("openai", "gpt-5", {"input_tokens": 1_000_000}, "priority", "2.5"),
+        ("openai", "gpt-5", {"input_tokens": 1_000_000}, "flex", "0.625"),
+        ("openai", "gpt-5", {"input_tokens": 1_000_000}, "batch", "0.625"),
+        # anthropic.com/pricing, long context, read 2026-12-03: Sonnet 4 over 200k input tokens is
+        # $6 in, $22.50 out for the whole request (the project's correction table).
+        ("anthropic", "claude-sonnet-4-0", {"input_tokens": 250_000, "output_tokens": 1_000}, None, "1.5225"),
+        ("anthropic", "claude-sonnet-4-0", {"input_tokens": 200_000, "output_tokens": 1_000}, None, "0.615"),
+        # ai.google.dev/gemini-api/docs/pricing, read 2026-12-03: gemini-2.5-pro $1.25 in, $10 out
+        # per MTok (up to 200k); the API's resource name resolves like the bare id.
+        ("google", "models/gemini-2.5-pro", {"input_tokens": 1_000, "output_tokens": 1_000}, None, "0.01125"),
+    ],
+)
+def test_each_unit_is_priced_at_its_list_price(
+    provider: str, model: str, usage: dict[str, Any], tier: str | None, golden: str
+) -> None:
+    fields = {"service_tier": tier} if tier else {}
+    assert _quote(provider, model, usage, **fields) == Decimal(golden)
+
+
+@pytest.mark.parametrize(
+    ("model", "usage"),
+    [("whisper-1", {"input_tokens": 1_000}), ("tts-1", {"input_tokens": 1_000, "output_tokens": 10})],
+)
+def test_a_model_billed_by_a_unit_the_event_lacks_is_unpriced_not_free(
+    model: str, usage: dict[str, Any]
+) -> None:
+    assert _quote("openai", model, usage) is None
+
+
+def test_off_peak_prices_follow_the_time_of_day_through_one_cache() -> None:
+    # api-docs.deepseek.com/quick_start/pricing (read 2026-12-03): off-peak 16:30-00:30 UTC at half
+    # price. The same catalogue prices every moment, as one ingestion instance does all day.
+    catalogue = TokenCatalogue()
+    usage = TokenAndImageUsage(input_tokens=1_000_000)
+    day = datetime(2026, 12, 3, tzinfo=UTC)
+    edge = timedelta(microseconds=1)
+    moments = {
+        day + timedelta(minutes=30) - edge: Decimal("0.135"),
+        day + timedelta(minutes=30): Decimal("0.27"),
+        day + timedelta(hours=16, minutes=30) - edge: Decimal("0.27"),
+        day + timedelta(hours=16, minutes=30): Decimal("0.135"),
+    }
+    for moment, golden in [*moments.items(), *moments.items()]:
+        assert catalogue.cost("deepseek", "deepseek-chat", usage, moment) == golden, moment
+
+
+# -- the fast path equals the library ------------------------------------------------------------
+
+FAST_PATH_MODELS = [
+    ("openai", "gpt-4o"),
+    ("openai", "gpt-5"),
+    ("anthropic", "claude-sonnet-4-5"),
+    ("anthropic", "claude-haiku-4-5"),
+    ("google", "gemini-2.5-pro"),
+    ("deepseek", "deepseek-chat"),
+    ("perplexity", "sonar"),
+    ("openai", "gpt-audio"),
+]
+
+
+@st.composite
+def usages(draw: st.DrawFn) -> TokenAndImageUsage:
+    input_tokens = draw(st.integers(0, 400_000))
+    cache_read = draw(st.integers(0, input_tokens))
+    cache_write = draw(st.integers(0, input_tokens - cache_read))
+    output = draw(st.integers(0, 100_000))
+    return TokenAndImageUsage(
+        input_tokens=input_tokens,
+        output_tokens=output,
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write,
+        cache_write_1h_tokens=draw(st.integers(0, cache_write)),
+        output_reasoning_tokens=draw(st.integers(0, output)),
+        input_audio_tokens=draw(st.sampled_from([0, 0, 0, input_tokens - cache_read - cache_write])),
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    usage=usages(),
+    model=st.sampled_from(FAST_PATH_MODELS),
+    tier=st.sampled_from([None, *TIER_CONTEXTS]),
+    moment=st.datetimes(
+        min_value=datetime(2026, 10, 1),  # noqa: DTZ001 (hypothesis bounds are naive; zone below)
+        max_value=datetime(2027, 1, 1),  # noqa: DTZ001
+        timezones=st.just(UTC),
+    ),
+)
+def test_the_fast_path_prices_exactly_as_calc_price(
+    usage: TokenAndImageUsage, model: tuple[str, str], tier: str | None, moment: datetime
+) -> None:
+    provider, name = model
+    context = TIER_CONTEXTS[tier] if tier else None
+    try:
+        theirs: Decimal | None = calc_price(
+            Usage(**usage.reported()),
+            name,
+            provider_id=provider,
+            genai_request_timestamp=moment,
+            price_context=context or None,
+        ).total_price
+    except ValueError:
+        theirs = None
+    try:
+        ours = TokenCatalogue().cost(provider, name, usage, moment, tier)
+    except ModelNotPriced:
+        assert not theirs  # refused by the library, or $0 for a model that charges for other units
+        return
+    assert ours == theirs
+
+
+# -- bounded caches --------------------------------------------------------------------------------
+
+
+def test_the_caches_stay_bounded_and_unknown_names_never_evict_known_models() -> None:
+    catalogue = TokenCatalogue()
+    usage = TokenAndImageUsage(input_tokens=10, output_tokens=10)
+    assert catalogue.cost("openai", "gpt-4o", usage, AT) is not None
+    for index in range(UNKNOWN_MODELS_KEPT * 3):
+        assert catalogue.cost("openai", f"made-up-{index}", usage, AT) is None
+    for minute in range(0, PRICES_KEPT * 2, 7):  # a fortnight of prices, minute by minute
+        catalogue.cost("deepseek", "deepseek-chat", usage, AT + timedelta(minutes=minute))
+    sizes = catalogue.cache_sizes()
+    assert sizes["unknown_models"] <= UNKNOWN_MODELS_KEPT
+    assert sizes["prices"] <= PRICES_KEPT
+    assert catalogue.resolve("openai", "gpt-4o") is not None
+    assert sizes["models"] == 2
+
+
+# -- the correction table --------------------------------------------------------------------------
+
+
+def test_every_correction_still_corrects_something_and_names_its_source() -> None:
+    snapshot = get_snapshot()
+    for rule in NAME_PREFIXES:
+        assert "read 20" in rule.source
+        with pytest.raises(LookupError):
+            snapshot.find_provider_model(f"{rule.prefix}gemini-2.5-pro", None, rule.provider, None)
+    for correction in PRICE_CORRECTIONS:
+        assert "read 20" in correction.source
+        _, model = snapshot.find_provider_model(correction.model_id, None, correction.provider, None)
+        price = model.get_prices(AT)
+        assert any(isinstance(getattr(price, key, None), Decimal) for key in correction.rates), (
+            f"{correction.model_id}: the catalogue has tiers now; drop the row"
+        )
+
+
+def test_an_llm_event_of_an_image_model_is_priced_by_the_image_table() -> None:
+    usage = {"images": 2, "image_size": "1024x1024", "image_quality": "standard"}
+    assert _quote("openai", "dall-e-3", usage) == Decimal("0.08")
