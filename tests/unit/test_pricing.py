@@ -94,7 +94,10 @@ def test_the_producers_cost_wins() -> None:
         ("dall-e-3", {"images": 2, "image_size": "1792x1024", "image_quality": "hd"}, "0.240"),
         ("dall-e-2", {"images": 4, "image_size": "256x256"}, "0.064"),
         ("gpt-image-1", {"images": 1, "image_size": "1536x1024", "image_quality": "low"}, "0.016"),
-        ("gpt-image-1", {"images": 1}, "0.167"),  # "auto" quality is priced as the dearest
+        # the API's defaults are "auto" quality and size: priced as the dearest of each
+        ("gpt-image-1", {"images": 1}, "0.25"),
+        ("gpt-image-1", {"images": 1, "image_size": "auto", "image_quality": "low"}, "0.016"),
+        ("gpt-image-1-2025-04-15", {"images": 1, "image_size": "1024x1024", "image_quality": "low"}, "0.011"),
     ],
 )
 def test_images_are_priced_from_the_image_table(model: str, usage: dict[str, Any], expected: str) -> None:

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from budget_core.domain.usage.event import TokenAndImageUsage, UsageEvent
 from budget_core.domain.usage.pricing.corrections import NAME_PREFIXES, PRICE_CORRECTIONS
+from budget_core.domain.usage.pricing.overrides import PriceOverride
 from budget_core.domain.usage.pricing.pricer import Pricer
 from budget_core.domain.usage.pricing.token_prices import (
     PRICES_KEPT,
@@ -41,11 +42,10 @@ def _quote(
             "event_id": "e",
             "tenant_id": "t",
             "timestamp": at,
-            "kind": "llm",
             "provider": provider,
             "model": model,
             "usage": usage,
-            **fields,
+            **{"kind": "llm", **fields},
         },
         context={"now": at},
     )
@@ -286,3 +286,60 @@ def test_every_correction_still_corrects_something_and_names_its_source() -> Non
 def test_an_llm_event_of_an_image_model_is_priced_by_the_image_table() -> None:
     usage = {"images": 2, "image_size": "1024x1024", "image_quality": "standard"}
     assert _quote("openai", "dall-e-3", usage) == Decimal("0.08")
+
+
+@pytest.mark.parametrize("model", ["gpt-4o", "GPT-4o", "gpt-4o-2024-08-06"])
+def test_a_discount_covers_every_name_the_catalogue_resolves_to_the_model(model: str) -> None:
+    # Given a 25 % discount on gpt-4o (list: $2.50 per MTok input, openai.com/api/pricing read
+    # 2026-12-03)
+    override = PriceOverride(provider="openai", model="gpt-4o", discount_percent=Decimal(25))
+    event = UsageEvent.model_validate(
+        {
+            "event_id": "e",
+            "tenant_id": "t",
+            "timestamp": AT,
+            "kind": "llm",
+            "provider": "openai",
+            "model": model,
+            "usage": {"input_tokens": 1_000_000},
+        },
+        context={"now": AT},
+    )
+    # When an event names the model any way the catalogue resolves, then the discount applies
+    assert Pricer().quote(event, {("openai", "gpt-4o"): override}).cost_usd == Decimal("1.875")
+
+
+def test_a_private_models_rates_match_without_regard_to_case() -> None:
+    override = PriceOverride(provider="acme", model="House-Model", input_per_mtok=Decimal(2))
+    event = UsageEvent.model_validate(
+        {
+            "event_id": "e",
+            "tenant_id": "t",
+            "timestamp": AT,
+            "kind": "llm",
+            "provider": "acme",
+            "model": "house-model",
+            "usage": {"input_tokens": 500_000},
+        },
+        context={"now": AT},
+    )
+    assert Pricer().quote(event, {("acme", "House-Model"): override}).cost_usd == Decimal(1)
+
+
+def test_an_image_edit_pays_for_its_prompt_and_input_images_as_tokens() -> None:
+    # openai.com/api/pricing (gpt-image-1), read 2026-12-03: text input $5, image input $10 per
+    # MTok; one 1024x1024 low-quality image $0.011. An edit: 100 prompt + 1,000 input-image tokens.
+    usage = {
+        "images": 1,
+        "image_size": "1024x1024",
+        "image_quality": "low",
+        "input_tokens": 1_100,
+        "input_image_tokens": 1_000,
+    }
+    assert _quote("openai", "gpt-image-1", usage, kind="image") == Decimal("0.0215")
+
+
+def test_an_image_call_reporting_its_output_tokens_is_priced_by_tokens() -> None:
+    # The Images API's own usage: 50 text input tokens, 4,160 output image tokens ($40 per MTok)
+    usage = {"images": 1, "input_tokens": 50, "output_tokens": 4_160}
+    assert _quote("openai", "gpt-image-1", usage, kind="image") == Decimal("0.16665")

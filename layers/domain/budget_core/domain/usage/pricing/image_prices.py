@@ -8,6 +8,7 @@ priced as the dearest quality: a budget should over-estimate rather than under-e
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -22,13 +23,16 @@ class ImageModelPrice:
     default_quality: str | None = None
     default_size: str | None = None
     quality_aliases: dict[str, str] = field(default_factory=dict)
+    size_aliases: dict[str, str] = field(default_factory=dict)
 
     def per_image(self, quality: str | None, size: str | None) -> Decimal | None:
         if self.flat is not None:
             return self.flat
         chosen_quality = quality or self.default_quality or ""
         chosen_quality = self.quality_aliases.get(chosen_quality, chosen_quality)
-        return self.by_quality_and_size.get((chosen_quality, size or self.default_size or ""))
+        chosen_size = size or self.default_size or ""
+        chosen_size = self.size_aliases.get(chosen_size, chosen_size)
+        return self.by_quality_and_size.get((chosen_quality, chosen_size))
 
 
 def _d(value: str) -> Decimal:
@@ -54,8 +58,11 @@ def _gpt_image(
         source=_OPENAI,
         by_quality_and_size=table,
         default_quality="auto",
-        default_size="1024x1024",
+        # the API's default size is "auto" (the model picks): priced as the dearest size, as "auto"
+        # quality is priced as the dearest quality
+        default_size="auto",
         quality_aliases={"auto": "high", "standard": "medium", "hd": "high"},
+        size_aliases={"auto": "1536x1024"},
     )
 
 
@@ -129,5 +136,10 @@ IMAGE_PRICES: dict[tuple[str, str], ImageModelPrice] = {
 }
 
 
+# A dated snapshot id (gpt-image-1-2025-04-15, or -20250415) is priced as its model.
+_DATED = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{8})$")
+
+
 def image_price(provider: str, model: str) -> ImageModelPrice | None:
-    return IMAGE_PRICES.get((provider.lower(), model.lower()))
+    key = (provider.lower(), model.lower())
+    return IMAGE_PRICES.get(key) or IMAGE_PRICES.get((key[0], _DATED.sub("", key[1])))
