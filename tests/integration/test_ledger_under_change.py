@@ -585,7 +585,7 @@ def test_free_form_labels_never_outgrow_an_item_and_every_cent_stays_attributed(
     assert sum(v["events"] for v in by_model.values()) == 900
     # And the labels that fitted are named with their exact spend
     named = [m for m in by_model if m != "(other)"]
-    assert all(by_model[m] == {"cost_usd": "0.01", "events": 1} for m in named)
+    assert all(by_model[m] == {"cost_usd": "0.01", "events": 1, "unpriced_events": 0} for m in named)
 
 
 def test_two_writers_admitting_labels_into_one_item_never_pass_its_room(aws: AwsResources) -> None:
