@@ -4,7 +4,7 @@ fail modes, and the round trips a check costs."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -123,6 +123,36 @@ def test_a_usage_estimate_is_priced_like_an_event(api: Api) -> None:
     )
     assert unknown.status == 422
     assert unknown.body["error"]["details"][0]["field"] == "model"
+
+
+# (the catalogue's priority rates apply from 2026-10-12)
+@pytest.mark.parametrize("clock", [FixedClock(datetime(2026, 12, 3, 10, tzinfo=UTC))])
+def test_a_usage_estimate_is_priced_at_its_service_tier_and_with_v11_units(
+    api: Api, clock: FixedClock
+) -> None:
+    # Given a tenant policy; gpt-5 is $1.25 per MTok input, $2.50 at priority, and Sonnet 4.5's
+    # 1-hour cache writes are $6 per MTok (openai.com/api/pricing, anthropic.com/pricing, read
+    # 2026-12-03)
+    _policy(api)
+    # When calls are checked with usage estimates at a tier and with 1-hour cache writes
+    priority = _check(
+        api,
+        estimated_cost_usd=None,
+        provider="openai",
+        model="gpt-5",
+        usage={"input_tokens": 1_000_000},
+        service_tier="priority",
+    ).body
+    cached = _check(
+        api,
+        estimated_cost_usd=None,
+        provider="anthropic",
+        model="claude-sonnet-4-5",
+        usage={"input_tokens": 100_000, "cache_write_tokens": 100_000, "cache_write_1h_tokens": 100_000},
+    ).body
+    # Then each estimate is the price the call will be billed
+    assert priority["estimated_cost_usd"] == "2.50"
+    assert cached["estimated_cost_usd"] == "0.60"
 
 
 @pytest.mark.parametrize(

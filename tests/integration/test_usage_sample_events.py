@@ -16,7 +16,10 @@ from budget_service.emulator.lambda_context import LocalLambdaContext
 from budget_service.emulator.sample_events import EVENTS_DIR, SAMPLE_EPOCH, kinesis_sample, load_event
 from tests.support.aws import AwsResources
 from tests.support.clocks import FixedClock
+from tests.support.handlers import install_clock
 from tests.support.ledger_reads import daily_rollup, usage_record
+from tests.support.provider_samples import GOLDEN, SAMPLES
+from tests.support.usage_stream import UsageStreamDriver
 
 
 def test_the_committed_samples_are_built_from_the_current_sources() -> None:
@@ -51,3 +54,21 @@ def test_the_poison_sample_commits_the_valid_records_and_dead_letters_the_rest(
     assert any("not a JSON object" in r for r in reasons)
     assert any("kind" in r and "input_tokens" in r for r in reasons)
     assert any("future" in r for r in reasons)
+
+
+def test_recorded_provider_usage_samples_are_counted_at_their_list_prices(
+    aws: AwsResources, fresh_handlers: None
+) -> None:
+    # Given every recorded provider response of events/usage_ingest/provider_usage on the stream,
+    # arriving when they were recorded
+    samples = [json.loads((SAMPLES / name).read_text()) for name in sorted(GOLDEN)]
+    clock = FixedClock(datetime.fromisoformat(samples[0]["timestamp"]))
+    install_clock(clock)
+    stream = UsageStreamDriver(aws, clock=clock)
+    # When the real handler takes them as one batch
+    assert stream.deliver(samples) == {"batchItemFailures": []}
+    # Then each is recorded at its golden figure, and nothing is dead-lettered
+    assert aws.dead_letters() == []
+    for name, sample in zip(sorted(GOLDEN), samples, strict=True):
+        recorded = usage_record(aws, "tenant-acme", sample["event_id"])
+        assert Decimal(recorded["cost_usd"]) == Decimal(GOLDEN[name][0]), name

@@ -17,6 +17,7 @@ from budget_core.domain.usage.accounting import PolicyCounterKey
 from budget_core.domain.usage.event import (
     ATTRIBUTE_PATTERN,
     NAME_PATTERN,
+    ServiceTier,
     TokenAndImageUsage,
 )
 
@@ -40,6 +41,8 @@ class CheckRequest(BaseModel):
     operation: Name | None = None
     estimated_cost_usd: Annotated[Money, Field(ge=0, le=MAX_ESTIMATE)] | None = None
     usage: TokenAndImageUsage | None = None
+    # the tier the call will run at: a usage estimate is priced at it
+    service_tier: ServiceTier | None = None
 
     @model_validator(mode="after")
     def _one_estimate(self) -> Self:

@@ -230,6 +230,7 @@ class BudgetGuard:
                 "model": request.model,
                 "operation": request.operation,
                 "usage": request.usage or TokenAndImageUsage(),
+                "service_tier": request.service_tier,
             },
             context={"now": now},
         )

@@ -20,6 +20,7 @@ from pydantic import (
 
 from budget_core.domain.policies.policy import UsageKind
 from budget_core.domain.shared.money import MAX_MONEY, Money
+from budget_core.domain.usage.provider_usage import usage_from_provider
 from budget_core.domain.usage.units import USAGE_KEY_ANCESTORS
 
 EVENT_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
@@ -159,11 +160,30 @@ class UsageEvent(BaseModel):
     usage: TokenAndImageUsage = Field(default_factory=TokenAndImageUsage)
     # the provider's service tier, priced at that tier where the catalogue has one
     service_tier: ServiceTier | None = None
+    # the provider's own usage object, read with its conventions into ``usage`` (provider_usage.py)
+    provider_usage: dict[str, Any] | None = None
+    api_flavor: Annotated[str, Field(pattern=r"^[a-z_]{1,32}$")] | None = None
     cost_usd: Annotated[Money, Field(ge=0, le=MAX_MONEY)] | None = None
     reservation_id: Annotated[str, Field(pattern=EVENT_ID_PATTERN)] | None = None
     metadata: dict[
         Annotated[str, Field(min_length=1, max_length=128)], Annotated[str, Field(max_length=512)]
     ] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _usage_from_provider(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("provider_usage") is None:
+            return data
+        if data.get("usage") is not None:
+            raise ValueError("give usage or provider_usage, not both")
+        provider_usage, provider = data["provider_usage"], data.get("provider")
+        if not isinstance(provider_usage, dict):
+            raise ValueError("provider_usage must be the provider's usage object")
+        if not isinstance(provider, str):
+            raise ValueError("provider_usage needs provider, whose conventions it is read with")
+        flavor = data.get("api_flavor")
+        usage = usage_from_provider(provider, flavor if isinstance(flavor, str) else None, provider_usage)
+        return {**data, "usage": usage}
 
     @field_validator("timestamp")
     @classmethod
