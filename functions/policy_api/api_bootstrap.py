@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from budget_core.domain.checks.status import BudgetStatus
     from budget_core.domain.policies.service import PolicyService
     from budget_core.domain.tenants.cache import CachedTenantConfig
+    from budget_core.domain.tenants.prices import PriceOverrideService
+    from budget_core.domain.usage.pricing.pricer import Pricer
     from budget_core.domain.usage.queries import UsageQueries
     from budget_core.domain.usage.submission import UsageSubmission
 
@@ -85,6 +87,24 @@ class ApiRoot:
         )
 
     @cached_property
+    def price_overrides(self) -> PriceOverrideService:
+        from budget_core.adapters.policies.dynamodb_price_overrides import DynamoDBPriceOverrides
+        from budget_core.domain.tenants.prices import PriceOverrideService
+
+        return PriceOverrideService(
+            DynamoDBPriceOverrides(self.dynamodb, self.settings.table_name),
+            model_identity=self.pricer.model_identity,
+            configs=self.tenant_configs,
+        )
+
+    @cached_property
+    def pricer(self) -> Pricer:
+        """One pricer (its caches of models and prices) for checks and the price routes."""
+        from budget_core.domain.usage.pricing.pricer import Pricer
+
+        return Pricer()
+
+    @cached_property
     def budget_status(self) -> BudgetStatus:
         from budget_core.adapters.checks.dynamodb_budget_store import DynamoDBCounterReader
         from budget_core.adapters.policies.dynamodb_policy_repository import DynamoDBPolicyRepository
@@ -105,14 +125,13 @@ class ApiRoot:
             DynamoDBReservationStore,
         )
         from budget_core.domain.checks.service import BudgetGuard
-        from budget_core.domain.usage.pricing.pricer import Pricer
 
         table = self.settings.table_name
         return BudgetGuard(
             configs=self.tenant_configs,
             counters=DynamoDBCounterReader(self.dynamodb, table),
             store=DynamoDBReservationStore(self.dynamodb, table),
-            pricer=Pricer(),
+            pricer=self.pricer,
             clock=self.clock,
             seeder=self.counter_seeder,
         )

@@ -42,6 +42,7 @@ ROUTE_GROUPS: dict[str, str] = {
     "reservations": "check_routes",
     "usage": "usage_routes",
     "alerts": "alert_routes",
+    "prices": "price_routes",
 }
 _included: set[str] = set()
 

@@ -60,7 +60,7 @@ def test_the_cold_start_of_every_function_is_measured_without_network() -> None:
     assert all(f["ratio_to_baseline"] > 0 for f in report["functions"].values())
     # the API's cold requests are measured per route group too: init plus the group they load
     groups = report["first_request_by_route_group"]["PolicyApiFunction"]
-    assert set(groups) == {"alert_routes", "check_routes", "policy_routes", "usage_routes"}
+    assert set(groups) == {"alert_routes", "check_routes", "policy_routes", "price_routes", "usage_routes"}
     # (measured, not compared: timings on a shared machine are figures, never assertions)
     assert all(g["samples"] == 3 and g["ratio_to_baseline"] > 0 for g in groups.values())
 

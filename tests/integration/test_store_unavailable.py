@@ -88,6 +88,14 @@ def _reserved(suffix: str) -> str:
     return str(response.body["reservation_id"])
 
 
+def _priced(suffix: str) -> str:
+    """A private model's rates, set with no fault injected; returns the model's name."""
+    model = f"gone-{suffix}"
+    body = {"provider": "acme", "model": model, "input_per_mtok": "1"}
+    assert invoke_api(api_event("put_price_override", body=body)).status == 201
+    return model
+
+
 # Each route: how to make a fresh valid request of it (the suffix keeps attempts apart).
 ROUTES: dict[str, Callable[[str, str], dict[str, Any]]] = {
     "create_policy": lambda s, _: api_event("create_policy", body=_policy(s)),
@@ -115,6 +123,13 @@ ROUTES: dict[str, Callable[[str, str], dict[str, Any]]] = {
     "list_alerts": lambda _, __: api_event("list_alerts"),
     "usage_summary": lambda _, __: api_event("usage_summary", query={}),
     "usage_trend": lambda _, __: api_event("usage_trend", query={}),
+    "list_price_overrides": lambda _, __: api_event("list_price_overrides"),
+    "put_price_override": lambda s, _: api_event(
+        "put_price_override", body={"provider": "acme", "model": f"m-{s}", "input_per_mtok": "1"}
+    ),
+    "delete_price_override": lambda s, _: api_event(
+        "delete_price_override", query={"provider": "acme", "model": _priced(s)}
+    ),
     "record_usage": lambda s, _: api_event(
         "record_usage",
         body={

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from budget_core.domain.shared.clock import Clock
 
-API_ROUTE_GROUPS = ("policy_routes", "check_routes", "usage_routes", "alert_routes")
+API_ROUTE_GROUPS = ("policy_routes", "check_routes", "usage_routes", "alert_routes", "price_routes")
 API_MODULES = ("policy_api_app", "api_bootstrap", *API_ROUTE_GROUPS)
 HANDLER_MODULES = (*API_MODULES, "usage_ingest_app", "alert_delivery", "alerts_app", "alert_redelivery_app")
 ROOTS = ("api_bootstrap", "ingest_bootstrap", "alert_delivery")

@@ -25,6 +25,7 @@ from budget_core.domain.shared.errors import (
     PayloadTooLarge,
     PolicyConflict,
     PreconditionFailed,
+    PriceOverrideConflict,
     StoreUnavailable,
     TooManyOverlappingPolicies,
     Unauthenticated,
@@ -40,6 +41,7 @@ _STATUS: dict[type[DomainError], int] = {
     Forbidden: 403,
     NotFound: 404,
     PolicyConflict: 409,
+    PriceOverrideConflict: 409,
     TooManyOverlappingPolicies: 409,
     ConcurrentModification: 409,
     PreconditionFailed: 412,
@@ -108,6 +110,8 @@ def domain_error_parts(error: DomainError) -> tuple[int, str]:
     details = list(error.details)
     if isinstance(error, PolicyConflict) and not details:
         details = [{"existing_policy_id": error.existing_policy_id}]
+    if isinstance(error, PriceOverrideConflict) and not details:
+        details = [{"field": "model", "existing_model": error.existing_model}]
     return status_for(error), error_json(error.code, error.message, details)
 
 

@@ -24,6 +24,7 @@ class Action(StrEnum):
     WRITE_POLICY = "write_policy"  # create, patch, delete, configure alerts
     SPEND = "spend"  # budget checks, reservations, usage writes
     READ_API_DOCS = "read_api_docs"
+    WRITE_PRICES = "write_prices"  # the tenant's price overrides
 
 
 _ROLES_FOR_ACTION: dict[Action, frozenset[Role]] = {
@@ -31,6 +32,7 @@ _ROLES_FOR_ACTION: dict[Action, frozenset[Role]] = {
     Action.WRITE_POLICY: frozenset({Role.ADMIN}),
     Action.SPEND: frozenset({Role.ADMIN, Role.SERVICE}),
     Action.READ_API_DOCS: frozenset(Role),
+    Action.WRITE_PRICES: frozenset({Role.ADMIN}),
 }
 
 

@@ -46,6 +46,13 @@ class PolicyConflict(DomainError):
     code = "policy_conflict"
 
 
+@dataclass
+class PriceOverrideConflict(DomainError):
+    existing_model: str = ""
+
+    code = "price_override_conflict"
+
+
 class TooManyOverlappingPolicies(DomainError):
     """After the write, one event could fall under more budgets than one commit can count."""
 

@@ -58,6 +58,10 @@ class Pricer:
             return exact
         return self._by_model_identity(overrides).get((provider, self._identity(provider, model)))
 
+    def model_identity(self, provider: str, model: str) -> str:
+        """What a model name stands for: the catalogue's id, else the name without regard to case."""
+        return self._identity(provider, model)
+
     def _identity(self, provider: str, model: str) -> str:
         return self._tokens.canonical_model(provider, model) or model.lower()
 
