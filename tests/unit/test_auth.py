@@ -54,7 +54,10 @@ def test_a_token_without_a_valid_tenant_or_role_is_refused(claims: dict[str, str
 @pytest.mark.parametrize(
     ("role", "allowed"),
     [
-        (Role.ADMIN, {Action.READ, Action.WRITE_POLICY, Action.SPEND, Action.READ_API_DOCS}),
+        (
+            Role.ADMIN,
+            {Action.READ, Action.WRITE_POLICY, Action.WRITE_PRICES, Action.SPEND, Action.READ_API_DOCS},
+        ),
         (Role.VIEWER, {Action.READ, Action.READ_API_DOCS}),
         (Role.SERVICE, {Action.SPEND, Action.READ_API_DOCS}),
     ],
