@@ -26,12 +26,40 @@ Moment = Annotated[str | None, Query(max_length=40)]
 CACHE_CONTROL = {"Cache-Control": "private, max-age=30"}
 
 
+def _usage_event_schema(schema: dict[str, Any]) -> None:
+    """Documents each event with the usage event's JSON schema, self-contained (its definitions
+    inlined). The route validates each event on its own (one bad event does not refuse the batch),
+    so the body is read as plain objects; the schema is made only when the OpenAPI document is."""
+    from budget_core.domain.usage.event import UsageEvent
+
+    event_schema = UsageEvent.model_json_schema()
+    definitions = event_schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return inline(definitions[node["$ref"].rsplit("/", 1)[-1]])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    documented: dict[str, Any] = inline(event_schema)
+    documented["required"] = [name for name in documented.get("required", []) if name != "tenant_id"]
+    documented["description"] = "A usage event v1 (v1.1 keys included); tenant_id is always the token's"
+    schema.clear()
+    schema.update(documented)
+
+
 class UsageBatch(BaseModel):
     """Usage events v1 (docs/contracts.md); ``tenant_id`` may be left out, it is always the token's."""
 
     model_config = ConfigDict(extra="forbid")
 
-    events: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=MAX_EVENTS_PER_REQUEST)]
+    events: Annotated[
+        list[Annotated[dict[str, Any], Field(json_schema_extra=_usage_event_schema)]],
+        Field(min_length=1, max_length=MAX_EVENTS_PER_REQUEST),
+    ]
 
 
 class UsageFailure(BaseModel):

@@ -153,3 +153,19 @@ def test_records_the_stream_keeps_rejecting_are_reported_as_failed(
     # 4 sent: 2 in; of the 2 retried, 1 in; of the last, none after the third try
     assert response.body["accepted"] == 3
     assert [f["code"] for f in response.body["failed"]] == ["stream_unavailable"]
+
+
+def test_the_openapi_document_types_each_usage_event(api: Api) -> None:
+    # Given the API's OpenAPI document
+    document = api("get_openapi").body
+    body = document["paths"]["/v1/usage"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    batch = document["components"]["schemas"][body["$ref"].rsplit("/", 1)[-1]]
+    # Then each event of the batch is described field by field, v1.1 keys included, and tenant_id
+    # is not asked for (it is always the token's)
+    event = batch["properties"]["events"]["items"]
+    assert {"event_id", "kind", "usage", "service_tier", "provider_usage", "api_flavor"} <= set(
+        event["properties"]
+    )
+    assert "cache_write_1h_tokens" in event["properties"]["usage"]["properties"]
+    assert set(event["required"]) == {"event_id", "timestamp", "kind"}
+    assert "$ref" not in json.dumps(event)
