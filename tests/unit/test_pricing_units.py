@@ -343,3 +343,49 @@ def test_an_image_call_reporting_its_output_tokens_is_priced_by_tokens() -> None
     # The Images API's own usage: 50 text input tokens, 4,160 output image tokens ($40 per MTok)
     usage = {"images": 1, "input_tokens": 50, "output_tokens": 4_160}
     assert _quote("openai", "gpt-image-1", usage, kind="image") == Decimal("0.16665")
+
+
+@pytest.mark.parametrize(
+    ("provider", "model", "usage", "golden"),
+    [
+        # ai.google.dev/gemini-api/docs/pricing (Imagen 4), read 2026-11-01: $0.04 per image
+        ("google", "imagen-4.0-generate-001", {"images": 3}, "0.12"),
+        # platform.stability.ai/pricing, read 2026-11-01: Stable Image Core 3 credits ($0.03)
+        ("stability", "stable-image-core", {"images": 2}, "0.06"),
+        # docs.bfl.ai/quick_start/pricing, read 2026-11-01: FLUX1.1 [pro] $0.04 per image
+        ("bfl", "flux-pro-1.1", {"images": 1}, "0.04"),
+        # aws.amazon.com/bedrock/pricing, read 2026-11-01: Titan Image Generator v2, premium
+        # 1024x1024, $0.012 per image
+        (
+            "aws",
+            "amazon.titan-image-generator-v2:0",
+            {"images": 5, "image_size": "1024x1024", "image_quality": "hd"},
+            "0.060",
+        ),
+        # openai.com/api/pricing, read 2026-11-01: DALL-E 3 HD 1792x1024 $0.12
+        ("openai", "dall-e-3", {"images": 1, "image_size": "1792x1024", "image_quality": "hd"}, "0.120"),
+    ],
+)
+def test_each_image_api_of_the_table_is_priced_at_its_list_price(
+    provider: str, model: str, usage: dict[str, Any], golden: str
+) -> None:
+    assert _quote(provider, model, usage, kind="image") == Decimal(golden)
+
+
+def test_own_token_rates_never_price_seconds_or_characters_at_zero() -> None:
+    # Given a private speech model with per-token rates only
+    override = PriceOverride(provider="acme", model="speech-1", input_per_mtok=Decimal(3))
+    event = UsageEvent.model_validate(
+        {
+            "event_id": "e",
+            "tenant_id": "t",
+            "timestamp": AT,
+            "kind": "llm",
+            "provider": "acme",
+            "model": "speech-1",
+            "usage": {"audio_seconds": "90"},
+        },
+        context={"now": AT},
+    )
+    # When a call reports seconds, then it is unpriced, not free
+    assert Pricer().quote(event, {("acme", "speech-1"): override}).cost_usd is None

@@ -19,14 +19,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from budget_core.domain.shared.auth import Principal, principal_from_claims
 from budget_core.domain.shared.errors import (
     DomainError,
-    InvalidJson,
     InvalidRequest,
-    PayloadTooLarge,
-    UnsupportedMediaType,
     ValidationFailed,
 )
 from budget_core.platform.http_errors import ErrorResponse, GatewayMessage, proxy_error, proxy_internal_error
 from budget_core.platform.observability import logger
+from budget_core.platform.request_errors import InvalidJson, PayloadTooLarge, UnsupportedMediaType
 from budget_core.platform.settings import ApiSettings, settings_of
 
 PRINCIPAL = "principal"

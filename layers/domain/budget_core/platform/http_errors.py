@@ -22,18 +22,17 @@ from budget_core.domain.shared.errors import (
     IdempotencyKeyReused,
     InvalidRequest,
     NotFound,
-    PayloadTooLarge,
     PolicyConflict,
     PreconditionFailed,
     PriceOverrideConflict,
     StoreUnavailable,
     TooManyOverlappingPolicies,
     Unauthenticated,
-    UnsupportedMediaType,
     ValidationFailed,
     validation_details,
 )
 from budget_core.platform.observability import logger
+from budget_core.platform.request_errors import PayloadTooLarge, UnsupportedMediaType
 
 _STATUS: dict[type[DomainError], int] = {
     InvalidRequest: 400,

@@ -23,10 +23,6 @@ class InvalidRequest(DomainError):
     code = "invalid_request"
 
 
-class InvalidJson(InvalidRequest):
-    code = "invalid_json"
-
-
 class Unauthenticated(DomainError):
     code = "unauthenticated"
 
@@ -65,14 +61,6 @@ class PreconditionFailed(DomainError):
 
 class ConcurrentModification(DomainError):
     code = "concurrent_modification"
-
-
-class PayloadTooLarge(DomainError):
-    code = "payload_too_large"
-
-
-class UnsupportedMediaType(DomainError):
-    code = "unsupported_media_type"
 
 
 class ValidationFailed(DomainError):

@@ -126,6 +126,9 @@ class Pricer:
 
 def _own_rates(event: UsageEvent, override: PriceOverride) -> PriceQuote:
     usage = event.usage
+    if any(not key.endswith("_tokens") for key in usage.reported()):
+        # own rates are per token (and per image): characters, seconds or pages have none
+        return PriceQuote(None, UNPRICED_VERSION)
     input_rate = override.input_per_mtok
     parts: list[tuple[int, Decimal | None]] = [
         (usage.input_tokens - usage.cache_read_tokens - usage.cache_write_tokens, input_rate),
