@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -52,17 +53,22 @@ def main() -> int:
             "AWS_ENDPOINT_URL": endpoint,
             "TABLE_NAME": "bench-checks",
             "EVENT_BUS_NAME": "bench-events",
+            "USAGE_STREAM_NAME": "bench-usage",
             "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": "ERROR",
         }
     )
     try:
-        return _run(endpoint)
+        # the handler's metric lines go to stderr: stdout carries the report alone
+        with contextlib.redirect_stdout(sys.stderr):
+            report = _run(endpoint)
+        print(json.dumps(report, indent=2))
+        return 0
     finally:
         server.stop()
 
 
-def _run(endpoint: str) -> int:
+def _run(endpoint: str) -> dict[str, Any]:
     import boto3
 
     import api_bootstrap
@@ -139,8 +145,7 @@ def _run(endpoint: str) -> int:
         "cold_round_trips": report["dynamodb_round_trips"]["cold_check"] <= 2,
         "warm_check_ratio_to_get_item": report["warm_check_ratio_to_get_item"] <= 1.5,
     }
-    print(json.dumps(report, indent=2))
-    return 0
+    return report
 
 
 if __name__ == "__main__":
