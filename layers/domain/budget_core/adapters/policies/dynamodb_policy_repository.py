@@ -18,19 +18,16 @@ from botocore.exceptions import ClientError
 
 from budget_core.adapters.checks.counter_items import counter_item_key, counter_snapshot
 from budget_core.adapters.policies.dynamodb_tenant_config import (
-    CONFIG_VERSION_ATTRIBUTE,
-    require_config_version,
+    config_version_bump,
 )
 from budget_core.adapters.policies.policy_items import policy_from_item, policy_to_item
 from budget_core.adapters.shared.aws_errors import BUSY_CANCELLATION_REASONS, guarded
 from budget_core.adapters.shared.dynamodb_codec import from_item, to_item
 from budget_core.adapters.shared.dynamodb_update import ItemUpdate
 from budget_core.adapters.shared.keys import (
-    CONFIG_ENTITY,
     POLICY_PREFIX,
     policy_key,
     policy_slot_key,
-    tenant_config_key,
     tenant_pk,
 )
 from budget_core.domain.checks.spend import counter_key
@@ -159,17 +156,7 @@ class DynamoDBPolicyRepository:
         )
 
     def _bump_config(self, tenant_id: str, expected: int | None = None) -> TransactWriteItemTypeDef:
-        """Every policy write moves the tenant's configuration version in the same transaction: a
-        usage commit or a reservation planned with the previous policies fails its check of it.
-        ``expected``: only from that version (a write judged against the whole policy set)."""
-        update = (
-            ItemUpdate(self._table, tenant_config_key(tenant_id))
-            .set("entity", CONFIG_ENTITY)
-            .add(CONFIG_VERSION_ATTRIBUTE, 1)
-        )
-        if expected is not None:
-            require_config_version(update, expected)
-        return update.action()
+        return config_version_bump(self._table, tenant_id, expected)
 
     def _touch_counter(self, policy: Policy) -> TransactWriteItemTypeDef:
         """The current period's counter takes the edited policy's snapshot at once: the alert

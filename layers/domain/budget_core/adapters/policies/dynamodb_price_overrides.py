@@ -9,18 +9,15 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from budget_core.adapters.policies.dynamodb_tenant_config import (
-    CONFIG_VERSION_ATTRIBUTE,
     OVERRIDE_ENTITY,
+    config_version_bump,
     override_from_item,
 )
 from budget_core.adapters.shared.aws_errors import guarded
 from budget_core.adapters.shared.dynamodb_codec import from_item, to_item
-from budget_core.adapters.shared.dynamodb_update import ItemUpdate
 from budget_core.adapters.shared.keys import (
-    CONFIG_ENTITY,
     PRICE_PREFIX,
     price_override_key,
-    tenant_config_key,
     tenant_pk,
 )
 from budget_core.domain.shared.errors import ConcurrentModification
@@ -64,7 +61,7 @@ class DynamoDBPriceOverrides:
         else:
             put["ConditionExpression"] = "revision = :revision"
             put["ExpressionAttributeValues"] = to_item({":revision": replaces.revision})
-        self._write([{"Put": put}, self._bump(tenant_id)])  # type: ignore[typeddict-item]
+        self._write([{"Put": put}, config_version_bump(self._table, tenant_id)])  # type: ignore[typeddict-item]
 
     def delete(self, tenant_id: str, override: PriceOverride) -> None:
         delete: dict[str, Any] = {
@@ -73,15 +70,7 @@ class DynamoDBPriceOverrides:
             "ConditionExpression": "revision = :revision",
             "ExpressionAttributeValues": to_item({":revision": override.revision}),
         }
-        self._write([{"Delete": delete}, self._bump(tenant_id)])  # type: ignore[typeddict-item]
-
-    def _bump(self, tenant_id: str) -> TransactWriteItemTypeDef:
-        return (
-            ItemUpdate(self._table, tenant_config_key(tenant_id))
-            .set("entity", CONFIG_ENTITY)
-            .add(CONFIG_VERSION_ATTRIBUTE, 1)
-            .action()
-        )
+        self._write([{"Delete": delete}, config_version_bump(self._table, tenant_id)])  # type: ignore[typeddict-item]
 
     def _write(self, actions: Sequence[TransactWriteItemTypeDef]) -> None:
         try:

@@ -13,6 +13,7 @@ from budget_core.adapters.shared.aws_errors import guarded
 from budget_core.adapters.shared.dynamodb_codec import from_item, to_item
 from budget_core.adapters.shared.dynamodb_update import ItemUpdate
 from budget_core.adapters.shared.keys import (
+    CONFIG_ENTITY,
     CONFIG_SK,
     POLICY_PREFIX,
     PRICE_PREFIX,
@@ -80,6 +81,20 @@ CONFIG_VERSION_ATTRIBUTE = "config_version"
 def require_config_version(update: ItemUpdate, expected: int) -> ItemUpdate:
     """The condition "the tenant's configuration is still at ``expected``" (0: never written)."""
     return update.require_version(CONFIG_VERSION_ATTRIBUTE, expected or None)
+
+
+def config_version_bump(table: str, tenant_id: str, expected: int | None = None) -> TransactWriteItemTypeDef:
+    """The action every policy or price write makes in its own transaction: the tenant's
+    configuration version moves, so a commit or reservation planned with the previous one fails its
+    check. ``expected``: only from that version (a write judged against the whole set)."""
+    update = (
+        ItemUpdate(table, tenant_config_key(tenant_id))
+        .set("entity", CONFIG_ENTITY)
+        .add(CONFIG_VERSION_ATTRIBUTE, 1)
+    )
+    if expected is not None:
+        require_config_version(update, expected)
+    return update.action()
 
 
 def config_version_check(table: str, tenant_id: str, version: int) -> TransactWriteItemTypeDef:

@@ -136,15 +136,7 @@ class ItemUpdate:
         """The ``Update`` of a transaction, which is also ``update_item``'s keyword arguments."""
         expression = self._checked(self.expression())
         condition = self._checked(" AND ".join(self._conditions))
-        update: UpdateTypeDef = {
-            "TableName": self._table,
-            "Key": to_item(self._key),
-            "UpdateExpression": expression,
-            "ExpressionAttributeNames": dict(self._names),
-        }
-        values = to_item(self._values)
-        if values:
-            update["ExpressionAttributeValues"] = values
+        update: UpdateTypeDef = {**self._addressing(), "UpdateExpression": expression}  # type: ignore[typeddict-item]
         if condition:
             update["ConditionExpression"] = condition
             if return_old_on_failure:
@@ -156,16 +148,20 @@ class ItemUpdate:
         condition = self._checked(" AND ".join(self._conditions))
         if not condition:
             raise ValueError("a condition check with no condition")
-        check: ConditionCheckTypeDef = {
+        check: ConditionCheckTypeDef = {**self._addressing(), "ConditionExpression": condition}  # type: ignore[typeddict-item]
+        return {"ConditionCheck": check}
+
+    def _addressing(self) -> dict[str, Any]:
+        """Table, key and placeholders: what an update and a condition check share."""
+        addressed: dict[str, Any] = {
             "TableName": self._table,
             "Key": to_item(self._key),
-            "ConditionExpression": condition,
             "ExpressionAttributeNames": dict(self._names),
         }
         values = to_item(self._values)
         if values:
-            check["ExpressionAttributeValues"] = values
-        return {"ConditionCheck": check}
+            addressed["ExpressionAttributeValues"] = values
+        return addressed
 
     def action(self, *, return_old_on_failure: bool = False) -> TransactWriteItemTypeDef:
         """This update as one action of a TransactWriteItems."""
