@@ -173,6 +173,22 @@ def test_several_filters_are_seeded_with_exactly_the_spend_they_select(api: Api,
     assert _spent(api, text) == Decimal("2.00")
 
 
+def test_a_filtered_policy_on_a_day_past_its_rows_room_is_seeded_from_its_quarter_hours(
+    api: Api, usage: Usage
+) -> None:
+    # Given yesterday dave used 24 models, one per quarter hour: more than his daily row names
+    yesterday = NOW.replace(hour=0, minute=0, second=0) - timedelta(days=1)
+    models = [f"fine-tune-{i:02d}".ljust(60, "x") for i in range(24)]
+    for i, model in enumerate(models):
+        usage.spend(f"0.{i + 10}", at=yesterday + timedelta(minutes=15 * i + 1), user_id="dave", model=model)
+    # When policies on the last of them and on the first are created for dave
+    last = _create(api, scope={"type": "user", "id": "dave"}, filters={"model": models[-1]})
+    first = _create(api, scope={"type": "user", "id": "dave"}, filters={"model": models[0]})
+    # Then each starts from exactly that model's spend, not from what the daily row left unnamed
+    assert _spent(api, last) == Decimal("0.33")
+    assert _spent(api, first) == Decimal("0.10")
+
+
 def _midnight_at_half_hour(now: datetime) -> tuple[str, datetime]:
     """A zone whose day starts at a UTC :30 or :45, and that day's start, 10+ minutes ago."""
     from zoneinfo import ZoneInfo

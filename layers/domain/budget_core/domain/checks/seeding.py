@@ -13,7 +13,7 @@ marker that makes a second seeding impossible.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -27,7 +27,18 @@ from budget_core.domain.shared.errors import StoreUnavailable
 from budget_core.domain.shared.periods import PeriodWindow
 from budget_core.domain.usage.accounting import PolicyCounterKey, seeded_from
 from budget_core.domain.usage.event import MAX_FUTURE_SKEW
-from budget_core.domain.usage.queries import RollupReader, RollupRow, quarter_ceil, quarter_floor, rollup_rows
+from budget_core.domain.usage.queries import (
+    RollupReader,
+    RollupRow,
+    day_quarter_rows,
+    quarter_ceil,
+    quarter_floor,
+    rollup_rows,
+)
+
+# Days read again from their quarter hours when their row left spend unnamed, costliest first:
+# one paged Query each, once per seeding.
+MAX_REFINED_DAYS = 62
 
 
 class SeedStore(Protocol):
@@ -55,8 +66,8 @@ def recorded_spend(policy: Policy, rows: Sequence[RollupRow]) -> Decimal:
     Rollups break spend down by label (provider, model, kind and operation together), so any
     combination of filters reads exactly what it selects. Spend a row names no label for (labels
     past its room, which a filtered policy's own labels never are from its creation on) counts for
-    a filtered policy, towards its limit rather than past it; so do rows written before labels,
-    where the most specific filter decides."""
+    a filtered policy, towards its limit rather than past it (``refined_spend`` narrows it); so do
+    rows written before labels, where the most specific filter decides."""
     f = policy.filters
     if f.is_empty:
         return sum((row.cost_usd for row in rows), Decimal(0))
@@ -74,6 +85,30 @@ def recorded_spend(policy: Policy, rows: Sequence[RollupRow]) -> Decimal:
             total += _legacy_spend(policy, row)
         total += row.unlabelled_cost()
     return total
+
+
+def refined_spend(
+    policy: Policy, rows: Sequence[RollupRow], quarters_of: Callable[[str], Sequence[RollupRow]]
+) -> Decimal:
+    """``recorded_spend``, with each whole day whose row left spend unnamed read again from that
+    day's quarter-hour rows, each with a room of its own: a scope that used more labels in a day
+    than its daily row names seldom does within one quarter hour. Either reading counts named
+    labels exactly and unnamed spend whole, so each is at least the truth and the lower is kept."""
+    if policy.filters.is_empty:
+        return recorded_spend(policy, rows)
+    unnamed = sorted(
+        (row for row in rows if _is_day(row) and not row.legacy and row.unlabelled_cost() > 0),
+        key=lambda row: (-row.unlabelled_cost(), row.bucket),
+    )[:MAX_REFINED_DAYS]
+    refined = {id(row) for row in unnamed}
+    total = recorded_spend(policy, [row for row in rows if id(row) not in refined])
+    for day in unnamed:
+        total += min(recorded_spend(policy, [day]), recorded_spend(policy, quarters_of(day.bucket)))
+    return total
+
+
+def _is_day(row: RollupRow) -> bool:
+    return "T" not in row.bucket
 
 
 def _legacy_spend(policy: Policy, row: RollupRow) -> Decimal:
@@ -139,4 +174,6 @@ class CounterSeeder:
         if end <= start:
             return Decimal(0)
         rows = rollup_rows(self.rollups, policy.tenant_id, dimension, value, start, end)
-        return recorded_spend(policy, rows)
+        return refined_spend(
+            policy, rows, lambda day: day_quarter_rows(self.rollups, policy.tenant_id, dimension, value, day)
+        )

@@ -289,6 +289,13 @@ def rollup_rows(
     return rows
 
 
+def day_quarter_rows(
+    reader: RollupReader, tenant: str, dimension: str, value: str, day: str
+) -> list[RollupRow]:
+    """The quarter-hour rows of one UTC day (``2026-11-28``), and its hourly rows of before."""
+    return reader.rows(tenant, dimension, value, Granularity.QUARTER, f"{day}T00", f"{day}T23:45")
+
+
 def _summarize(query: UsageQuery, rows: Sequence[RollupRow]) -> Summary:
     totals = RollupRow(bucket="total")
     parts: dict[str, dict[str, Spend]] = {"provider": {}, "model": {}, "operation": {}, "kind": {}}
