@@ -76,6 +76,7 @@ bench: $(STAMP)  ## benchmarks, printed as JSON
 	$(BIN)/python -W ignore bench/cost_model.py  # also prints the ingestion benchmark it measures
 	$(BIN)/python -W ignore bench/cold_start.py
 	$(BIN)/python -W ignore bench/hot_key.py
+	$(BIN)/python -W ignore bench/holds_bench.py
 
 events: $(STAMP)  ## rebuild the Kinesis sample events from events/usage_ingest/sources
 	$(BIN)/budget-service make-events

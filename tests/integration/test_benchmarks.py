@@ -94,3 +94,12 @@ def test_a_warm_check_is_one_round_trip_and_a_cold_one_two() -> None:
     assert report["dynamodb_round_trips"]["cold_check"] == report["targets"]["cold_round_trips"] == 2
     # latency is a figure, printed, not asserted: this machine is shared
     assert report["latency_ms"]["warm_check_median"] > 0
+
+
+def test_live_holds_on_one_policy_keep_its_counter_item_to_a_sum_per_minute() -> None:
+    # (make bench places 10,000; CI a few hundred over the same hour, which fills the same minutes)
+    report = _bench("bench/holds_bench.py", "--holds", "600")
+    assert report["reserved_usd"] == "6.00"
+    assert report["hold_sums_on_the_counter"] <= report["targets"]["hold_sums_on_the_counter"] == 62
+    assert report["counter_item_bytes"] <= report["targets"]["counter_item_bytes"]
+    assert report["counter_read_vs_one_hold"] > 0

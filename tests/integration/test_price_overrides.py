@@ -67,6 +67,8 @@ def test_only_an_admin_changes_prices(api: Api) -> None:
         {"input_per_mtok": "-1"},
         {"discount_percent": "20", "revision": 9, "surprise": 1},
         {"model": "has spaces", "discount_percent": "20"},
+        {"rates": {"per_token": "1"}},  # not a price key of the catalogue
+        {"rates": {"input_audio_mtok": "40"}},  # a part's rate without its whole's (input_mtok)
     ],
 )
 def test_a_bad_override_is_422(api: Api, body: dict[str, Any]) -> None:
@@ -120,6 +122,38 @@ def test_an_override_reaches_ingestion_and_checks_under_every_name_of_the_model(
     ]
     assert check.status == 200, check.body
     assert check.body["estimated_cost_usd"] == "1.25"
+
+
+def test_a_private_models_own_rates_price_audio_tokens_and_seconds_through_ingestion(
+    api: Api, aws: AwsResources, usage_stream: UsageStreamDriver
+) -> None:
+    # Given a private model's rates in the catalogue's price keys
+    rates = {"input_mtok": "2", "input_audio_mtok": "40", "audio_hours": "0.36", "output_mtok": "8"}
+    put = _put(api, provider="acme", model="voice-1", rates=rates)
+    assert put.status == 201, put.body
+    assert {k: Decimal(v) for k, v in put.body["rates"].items()} == {k: Decimal(v) for k, v in rates.items()}
+    # When calls report audio tokens, seconds, and characters (which it has no rate for)
+    usages = [
+        {"input_tokens": 100_000, "input_audio_tokens": 50_000, "output_tokens": 10_000},
+        {"audio_seconds": "90"},
+        {"input_characters": 500},
+    ]
+    events = [
+        {
+            "event_id": f"own-{index}",
+            "tenant_id": "tenant-acme",
+            "kind": "llm",
+            "provider": "acme",
+            "model": "voice-1",
+            "timestamp": NOW.isoformat(),
+            "usage": usage,
+        }
+        for index, usage in enumerate(usages)
+    ]
+    assert usage_stream.deliver(events) == {"batchItemFailures": []}
+    # Then each unit is priced at its own rate, and the one without a rate is unpriced, not $0
+    costs = [usage_record(aws, "tenant-acme", e["event_id"]).get("cost_usd") for e in events]
+    assert [Decimal(c) if c is not None else None for c in costs] == [Decimal("2.18"), Decimal("0.009"), None]
 
 
 def test_the_price_routes_are_in_the_openapi_document(api: Api) -> None:

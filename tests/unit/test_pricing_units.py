@@ -5,6 +5,7 @@ fast path, ``calc_price`` and the golden figure must agree."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -21,6 +22,7 @@ from pydantic import ValidationError
 from budget_core.domain.usage.event import TokenAndImageUsage, UsageEvent
 from budget_core.domain.usage.pricing.corrections import NAME_PREFIXES, PRICE_CORRECTIONS
 from budget_core.domain.usage.pricing.overrides import PriceOverride
+from budget_core.domain.usage.pricing.own_rates import rates_problem
 from budget_core.domain.usage.pricing.pricer import Pricer
 from budget_core.domain.usage.pricing.token_prices import (
     PRICES_KEPT,
@@ -29,13 +31,18 @@ from budget_core.domain.usage.pricing.token_prices import (
     ModelNotPriced,
     TokenCatalogue,
 )
-from budget_core.domain.usage.units import FRACTIONAL_KEYS, USAGE_KEY_ANCESTORS
+from budget_core.domain.usage.units import FRACTIONAL_KEYS, PRICE_KEY_UNITS, USAGE_KEY_ANCESTORS
 
 AT = datetime(2026, 12, 3, 10, tzinfo=UTC)
 
 
 def _quote(
-    provider: str, model: str, usage: dict[str, Any], at: datetime = AT, **fields: Any
+    provider: str,
+    model: str,
+    usage: dict[str, Any],
+    at: datetime = AT,
+    overrides: Mapping[tuple[str, str], PriceOverride] | None = None,
+    **fields: Any,
 ) -> Decimal | None:
     event = UsageEvent.model_validate(
         {
@@ -49,7 +56,7 @@ def _quote(
         },
         context={"now": at},
     )
-    return Pricer().quote(event, {}).cost_usd
+    return Pricer().quote(event, overrides or {}).cost_usd
 
 
 # -- the usage keys --------------------------------------------------------------------------------
@@ -63,6 +70,9 @@ def test_the_usage_keys_are_the_catalogues_with_the_same_parts() -> None:
     assert {key for key, unit in unit_data.items() if unit["dimensions"]["family"] == "durations"} == set(
         FRACTIONAL_KEYS
     )
+    # and a tenant's own rates are written in the catalogue's price keys (requests have no usage key)
+    price_keys = {unit.get("price_key", key): key for key, unit in unit_data.items() if key != "requests"}
+    assert price_keys == PRICE_KEY_UNITS
 
 
 def test_an_unknown_usage_key_is_refused_by_name() -> None:
@@ -311,19 +321,10 @@ def test_a_discount_covers_every_name_the_catalogue_resolves_to_the_model(model:
 
 def test_a_private_models_rates_match_without_regard_to_case() -> None:
     override = PriceOverride(provider="acme", model="House-Model", input_per_mtok=Decimal(2))
-    event = UsageEvent.model_validate(
-        {
-            "event_id": "e",
-            "tenant_id": "t",
-            "timestamp": AT,
-            "kind": "llm",
-            "provider": "acme",
-            "model": "house-model",
-            "usage": {"input_tokens": 500_000},
-        },
-        context={"now": AT},
+    quoted = _quote(
+        "acme", "house-model", {"input_tokens": 500_000}, overrides={("acme", "House-Model"): override}
     )
-    assert Pricer().quote(event, {("acme", "House-Model"): override}).cost_usd == Decimal(1)
+    assert quoted == Decimal(1)
 
 
 def test_an_image_edit_pays_for_its_prompt_and_input_images_as_tokens() -> None:
@@ -375,17 +376,65 @@ def test_each_image_api_of_the_table_is_priced_at_its_list_price(
 def test_own_token_rates_never_price_seconds_or_characters_at_zero() -> None:
     # Given a private speech model with per-token rates only
     override = PriceOverride(provider="acme", model="speech-1", input_per_mtok=Decimal(3))
-    event = UsageEvent.model_validate(
-        {
-            "event_id": "e",
-            "tenant_id": "t",
-            "timestamp": AT,
-            "kind": "llm",
-            "provider": "acme",
-            "model": "speech-1",
-            "usage": {"audio_seconds": "90"},
-        },
-        context={"now": AT},
-    )
     # When a call reports seconds, then it is unpriced, not free
-    assert Pricer().quote(event, {("acme", "speech-1"): override}).cost_usd is None
+    assert (
+        _quote("acme", "speech-1", {"audio_seconds": "90"}, overrides={("acme", "speech-1"): override})
+        is None
+    )
+
+
+def _own(**rates: str) -> dict[tuple[str, str], PriceOverride]:
+    return {("acme", "house-1"): PriceOverride(provider="acme", model="house-1", rates=rates)}
+
+
+def test_own_rates_price_every_unit_the_catalogue_has_a_price_key_for() -> None:
+    # Given a private text model's rates for input, output and 5-minute and 1-hour cache writes
+    text = _own(input_mtok="2", output_mtok="8", cache_write_mtok="2.5", cache_write_1h_mtok="4")
+    # When a call writes 250k 1-hour cache of its 1M input, with 100k output, then the writes are at
+    # their own rate and the rest of the input at input_mtok
+    usage = {"input_tokens": 1_000_000, "cache_write_tokens": 250_000, "cache_write_1h_tokens": 250_000}
+    assert _quote("acme", "house-1", {**usage, "output_tokens": 100_000}, overrides=text) == Decimal("3.3")
+    # Given a private speech model's rates for text and audio input tokens and for seconds
+    speech = _own(input_mtok="2", input_audio_mtok="40", audio_hours="0.36")
+    # Then 100k input of which 50k audio is 50k x $2 + 50k x $40 per MTok, and 90 s is $0.009
+    audio = {"input_tokens": 100_000, "input_audio_tokens": 50_000}
+    assert _quote("acme", "house-1", audio, overrides=speech) == Decimal("2.1")
+    assert _quote("acme", "house-1", {"audio_seconds": "90"}, overrides=speech) == Decimal("0.009")
+
+
+def test_a_part_without_its_own_rate_is_priced_as_its_whole_and_a_unit_without_any_is_unpriced() -> None:
+    rates = _own(input_mtok="2", output_mtok="8")
+    # Given only input and output rates: 5-minute writes and reasoning are parts of input and output
+    usage = {"input_tokens": 1_000_000, "cache_write_tokens": 500_000, "output_reasoning_tokens": 1_000_000}
+    assert _quote("acme", "house-1", {**usage, "output_tokens": 1_000_000}, overrides=rates) == Decimal(10)
+    # And characters and web searches have no rate of theirs or of a whole: unpriced, never $0
+    assert _quote("acme", "house-1", {"input_characters": 1_000}, overrides=rates) is None
+    assert _quote("acme", "house-1", {"input_tokens": 10, "web_searches": 1}, overrides=rates) is None
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"rates": {"input_per_mtok": "1"}}, "unknown price keys"),
+        ({"rates": {"requests_kcount": "1"}}, "unknown price keys"),
+        ({"input_per_mtok": "1", "rates": {"input_mtok": "2"}}, "same rate"),
+        ({"discount_percent": "10", "rates": {"input_mtok": "2"}}, "not both"),
+        ({"rates": {"input_mtok": "-1"}}, "greater than or equal to 0"),
+    ],
+)
+def test_own_rates_are_refused_by_name_when_the_catalogue_has_no_such_key(
+    fields: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValidationError, match=message):
+        PriceOverride(provider="acme", model="house-1", **fields)
+
+
+def test_rates_the_catalogue_cannot_apply_are_named_as_it_names_them() -> None:
+    # (a part's rate needs its whole's, and two parts priced apart need their meeting priced too)
+    assert (
+        rates_problem({"input_audio_mtok": Decimal(40)})
+        == "Missing ancestor price for input_audio_tokens: input_tokens"
+    )
+    both = {"input_mtok": 2, "cache_write_mtok": 3, "cache_write_1h_mtok": 4, "input_audio_mtok": 40}
+    assert "cache_audio_write_1h_tokens" in str(rates_problem({k: Decimal(v) for k, v in both.items()}))
+    assert rates_problem({"input_mtok": Decimal(2), "input_audio_mtok": Decimal(40)}) is None

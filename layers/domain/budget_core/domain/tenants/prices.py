@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from budget_core.domain.shared.auth import Action, Principal
-from budget_core.domain.shared.errors import NotFound, PriceOverrideConflict
+from budget_core.domain.shared.errors import NotFound, PriceOverrideConflict, ValidationFailed
 from budget_core.domain.usage.pricing.overrides import PriceOverride
+from budget_core.domain.usage.pricing.own_rates import rates_problem
 
 
 class PriceOverrideStore(Protocol):
@@ -57,6 +58,9 @@ class PriceOverrideService:
 
     def put(self, principal: Principal, requested: PriceOverride) -> PutOutcome:
         principal.require(Action.WRITE_PRICES)
+        problem = rates_problem(requested.unit_rates)
+        if problem is not None:
+            raise ValidationFailed(f"rates: {problem}", details=[{"field": "rates", "message": problem}])
         tenant = principal.tenant_id
         identity = self._identity(requested.provider, requested.model)
         same_name: PriceOverride | None = None

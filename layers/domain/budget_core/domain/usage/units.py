@@ -119,3 +119,24 @@ USAGE_KEY_ANCESTORS: dict[str, tuple[str, ...]] = {
 
 # Durations may be fractional; every other unit is a whole count.
 FRACTIONAL_KEYS: frozenset[str] = frozenset({"audio_seconds", "input_audio_seconds", "output_audio_seconds"})
+
+# The catalogue's price keys and the usage key each prices: what a tenant's own rates for a private
+# model are written in (``input_mtok`` per million input tokens, ``audio_hours`` per hour of
+# ``audio_seconds``, ``input_mchars`` per million characters...). Held equal to the catalogue by
+# the same test.
+PRICE_KEY_UNITS: dict[str, str] = {
+    **{f"{key.removesuffix('_tokens')}_mtok": key for key in USAGE_KEY_ANCESTORS if key.endswith("_tokens")},
+    "audio_hours": "audio_seconds",
+    "input_audio_hours": "input_audio_seconds",
+    "output_audio_hours": "output_audio_seconds",
+    "input_mchars": "input_characters",
+    "input_text_messages_kcount": "input_text_messages",
+    "input_gpixels": "input_pixels",
+    "input_document_kpages": "input_document_pages",
+    "input_annotated_document_kpages": "input_annotated_document_pages",
+    "rerank_searches_kcount": "rerank_searches",
+    "web_searches_kcount": "web_searches",
+    "social_searches_kcount": "social_searches",
+    "storage_searches_kcount": "storage_searches",
+    "code_executions_kcount": "code_executions",
+}

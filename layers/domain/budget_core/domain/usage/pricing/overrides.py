@@ -5,12 +5,21 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from budget_core.domain.policies.policy import FILTER_VALUE_PATTERN
 from budget_core.domain.shared.money import Money
+from budget_core.domain.usage.units import PRICE_KEY_UNITS
 
 Rate = Annotated[Money, Field(ge=0, le=Decimal(1_000_000))]
+
+# The four rates named before ``rates`` existed, and the catalogue's price key each one is.
+NAMED_RATES = {
+    "input_per_mtok": "input_mtok",
+    "output_per_mtok": "output_mtok",
+    "cache_read_per_mtok": "cache_read_mtok",
+    "cache_write_per_mtok": "cache_write_mtok",
+}
 
 
 class PriceOverride(BaseModel):
@@ -26,27 +35,45 @@ class PriceOverride(BaseModel):
     cache_read_per_mtok: Rate | None = None
     cache_write_per_mtok: Rate | None = None
     per_image: Rate | None = None
+    # Any of the catalogue's price keys: {"cache_write_1h_mtok": "7.5", "input_audio_mtok": "40",
+    # "audio_hours": "0.36", "input_mchars": "15"}. A part without its own rate is priced as its
+    # whole (audio input tokens at input_mtok); a unit with no rate for it or its whole is unpriced.
+    rates: Annotated[dict[str, Rate], Field(max_length=len(PRICE_KEY_UNITS))] | None = None
     revision: Annotated[int, Field(ge=1)] = 1
+
+    @field_validator("rates")
+    @classmethod
+    def _catalogue_price_keys(cls, rates: dict[str, Decimal] | None) -> dict[str, Decimal] | None:
+        unknown = sorted(key for key in rates or {} if key not in PRICE_KEY_UNITS)
+        if unknown:
+            raise ValueError(f"unknown price keys {unknown[:5]}: use the catalogue's, such as input_mtok")
+        return rates
 
     @model_validator(mode="after")
     def _one_kind_of_override(self) -> Self:
         has_rates = self.has_own_rates
         if has_rates == (self.discount_percent is not None):
             raise ValueError("give either discount_percent or the model's own rates, not both or neither")
+        twice = sorted(
+            name
+            for name, key in NAMED_RATES.items()
+            if getattr(self, name) is not None and key in (self.rates or {})
+        )
+        if twice:
+            raise ValueError(f"{twice[0]} and rates.{NAMED_RATES[twice[0]]} are the same rate: give one")
         return self
 
     @property
     def has_own_rates(self) -> bool:
-        return any(
-            r is not None
-            for r in (
-                self.input_per_mtok,
-                self.output_per_mtok,
-                self.cache_read_per_mtok,
-                self.cache_write_per_mtok,
-                self.per_image,
-            )
-        )
+        return self.per_image is not None or bool(self.unit_rates)
+
+    @property
+    def unit_rates(self) -> dict[str, Decimal]:
+        """Every rate but the per-image one, by the catalogue's price key."""
+        named = {
+            key: getattr(self, name) for name, key in NAMED_RATES.items() if getattr(self, name) is not None
+        }
+        return {**named, **(self.rates or {})}
 
     @property
     def version(self) -> str:

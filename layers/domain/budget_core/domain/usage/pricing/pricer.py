@@ -4,17 +4,16 @@ rates, the catalogue (minus the tenant's discount). Nothing known: unpriced, nev
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
 
 from budget_core.domain.policies.policy import UsageKind
 from budget_core.domain.shared.money import round_money
 from budget_core.domain.usage.event import TokenAndImageUsage, UsageEvent
 from budget_core.domain.usage.pricing.image_prices import IMAGE_PRICES_VERSION, image_price
 from budget_core.domain.usage.pricing.overrides import PriceOverride
+from budget_core.domain.usage.pricing.own_rates import own_rates_cost
 from budget_core.domain.usage.pricing.quote import PRODUCER_VERSION, UNPRICED_VERSION, PriceQuote
 from budget_core.domain.usage.pricing.token_prices import ModelNotPriced, TokenCatalogue, catalogue_version
 
-_MILLION = Decimal(1_000_000)
 OverrideTable = Mapping[tuple[str, str], PriceOverride]
 
 
@@ -126,30 +125,11 @@ class Pricer:
 
 def _own_rates(event: UsageEvent, override: PriceOverride) -> PriceQuote:
     usage = event.usage
-    if any(not key.endswith("_tokens") for key in usage.reported()):
-        # own rates are per token (and per image): characters, seconds or pages have none
+    cost = own_rates_cost(override.unit_rates, usage)
+    if cost is None:
         return PriceQuote(None, UNPRICED_VERSION)
-    input_rate = override.input_per_mtok
-    parts: list[tuple[int, Decimal | None]] = [
-        (usage.input_tokens - usage.cache_read_tokens - usage.cache_write_tokens, input_rate),
-        (usage.output_tokens, override.output_per_mtok),
-        (
-            usage.cache_read_tokens,
-            override.cache_read_per_mtok if override.cache_read_per_mtok is not None else input_rate,
-        ),
-        (
-            usage.cache_write_tokens,
-            override.cache_write_per_mtok if override.cache_write_per_mtok is not None else input_rate,
-        ),
-    ]
-    total = Decimal(0)
-    for tokens, rate in parts:
-        if tokens:
-            if rate is None:
-                return PriceQuote(None, UNPRICED_VERSION)
-            total += tokens * rate / _MILLION
     if usage.images:
         if override.per_image is None:
             return PriceQuote(None, UNPRICED_VERSION)
-        total += usage.images * override.per_image
-    return PriceQuote(total, override.version)
+        cost += usage.images * override.per_image
+    return PriceQuote(cost, override.version)
