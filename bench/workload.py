@@ -1,5 +1,6 @@
 """The realistic batch of the benchmarks: 3 tenants, 50 users, 6 models, every event under 3 policies
-(tenant-wide monthly, its team's monthly, its project's monthly)."""
+(tenant-wide monthly, its team's monthly, its project's monthly); about a quarter of the text
+events report usage v1.1 (cache writes by duration, reasoning, a service tier, provider usage)."""
 
 from __future__ import annotations
 
@@ -98,8 +99,31 @@ def events(count: int, seed: int = 1, now: datetime | None = None) -> list[bytes
                 "output_tokens": rng.randrange(20, 1500),
                 "cache_read_tokens": rng.randrange(0, prompt // 2),
             }
+            _add_usage_v1_1(event, rng)
         found.append(json.dumps(event, separators=(",", ":")).encode())
     return found
+
+
+def _add_usage_v1_1(event: dict[str, Any], rng: random.Random) -> None:
+    """About one event in four reports usage v1.1: cache writes by duration, reasoning tokens, a
+    service tier, or the provider's own usage object instead of ``usage``."""
+    usage, draw = event["usage"], rng.random()
+    if event["provider"] == "anthropic" and draw < 0.3:
+        fresh = usage["input_tokens"] - usage["cache_read_tokens"]
+        usage["cache_write_tokens"] = usage["cache_write_1h_tokens"] = fresh // 4
+    elif event["provider"] == "openai" and draw < 0.1:
+        event["service_tier"] = "priority"
+        usage["output_reasoning_tokens"] = usage["output_tokens"] // 2
+    elif event["provider"] == "openai" and draw < 0.25:
+        del event["usage"]
+        event["api_flavor"] = "chat"
+        event["provider_usage"] = {
+            "prompt_tokens": usage["input_tokens"],
+            "completion_tokens": usage["output_tokens"],
+            "total_tokens": usage["input_tokens"] + usage["output_tokens"],
+            "prompt_tokens_details": {"cached_tokens": usage["cache_read_tokens"], "audio_tokens": 0},
+            "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
+        }
 
 
 def stored_policy(body: dict[str, Any], tenant: str, now: datetime) -> Any:

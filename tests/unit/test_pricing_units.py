@@ -438,3 +438,28 @@ def test_rates_the_catalogue_cannot_apply_are_named_as_it_names_them() -> None:
     both = {"input_mtok": 2, "cache_write_mtok": 3, "cache_write_1h_mtok": 4, "input_audio_mtok": 40}
     assert "cache_audio_write_1h_tokens" in str(rates_problem({k: Decimal(v) for k, v in both.items()}))
     assert rates_problem({"input_mtok": Decimal(2), "input_audio_mtok": Decimal(40)}) is None
+
+
+@pytest.mark.parametrize(
+    ("model", "golden"),
+    [
+        # aws.amazon.com/bedrock/pricing, read 2026-12-03, 1M input tokens. Cross-region inference
+        # profiles carry a geography prefix; the in-region price applies, and Claude Sonnet 4.5's
+        # regional (geography) profiles cost 10 % more than its global one.
+        ("anthropic.claude-3-5-sonnet-20240620-v1:0", "3"),
+        ("us.anthropic.claude-3-5-sonnet-20240620-v1:0", "3"),
+        ("global.anthropic.claude-sonnet-4-5-20250929-v1:0", "3"),
+        ("eu.anthropic.claude-sonnet-4-5-20250929-v1:0", "3.3"),
+        ("apac.amazon.nova-micro-v1:0", "0.035"),
+        ("us.meta.llama3-2-1b-instruct-v1:0", "0.1"),
+    ],
+)
+def test_bedrock_cross_region_profiles_are_priced_as_their_model(model: str, golden: str) -> None:
+    assert _quote("aws", model, {"input_tokens": 1_000_000}) == Decimal(golden)
+    assert _quote("bedrock", model, {"input_tokens": 1_000_000}) == Decimal(golden)
+
+
+def test_a_discount_on_a_bedrock_model_covers_its_cross_region_profiles() -> None:
+    model = "anthropic.claude-3-5-sonnet-20240620-v1:0"
+    discount = {("aws", model): PriceOverride(provider="aws", model=model, discount_percent=Decimal(20))}
+    assert _quote("aws", f"us.{model}", {"input_tokens": 1_000_000}, overrides=discount) == Decimal("2.4")
