@@ -21,10 +21,12 @@ if TYPE_CHECKING:
     from budget_core.domain.alerts.history import AlertHistory
     from budget_core.domain.checks.seeding import CounterSeeder
     from budget_core.domain.checks.service import BudgetGuard
+    from budget_core.domain.checks.settlement import ReservationSettler
     from budget_core.domain.checks.status import BudgetStatus
     from budget_core.domain.policies.service import PolicyService
     from budget_core.domain.tenants.cache import CachedTenantConfig
     from budget_core.domain.tenants.prices import PriceOverrideService
+    from budget_core.domain.usage.ingestion import UsageIngestor
     from budget_core.domain.usage.pricing.pricer import Pricer
     from budget_core.domain.usage.queries import UsageQueries
     from budget_core.domain.usage.submission import UsageSubmission
@@ -134,6 +136,41 @@ class ApiRoot:
             pricer=self.pricer,
             clock=self.clock,
             seeder=self.counter_seeder,
+        )
+
+    @cached_property
+    def reservation_settler(self) -> ReservationSettler:
+        from budget_core.adapters.checks.dynamodb_budget_store import DynamoDBReservationStore
+        from budget_core.adapters.usage.dynamodb_usage_records import DynamoDBUsageRecords
+        from budget_core.domain.checks.settlement import ReservationSettler
+
+        table = self.settings.table_name
+        return ReservationSettler(
+            reservations=DynamoDBReservationStore(self.dynamodb, table),
+            usage_records=DynamoDBUsageRecords(self.dynamodb, table),
+            ingestor=lambda: self.usage_counter,
+            clock=self.clock,
+        )
+
+    @cached_property
+    def usage_counter(self) -> UsageIngestor:
+        """The ingestion path's own counting, for a usage event that settles a reservation."""
+        from datetime import timedelta
+
+        from budget_core.adapters.checks.dynamodb_settlements import DynamoDBReservationLookup
+        from budget_core.adapters.usage.dynamodb_usage_ledger import DynamoDBUsageLedger
+        from budget_core.domain.usage.ingestion import UsageIngestor
+
+        table = self.settings.table_name
+        retention = timedelta(days=self.settings.usage_retention_days)
+        return UsageIngestor(
+            configs=self.tenant_configs,
+            ledger=DynamoDBUsageLedger(self.dynamodb, table, retention, self.clock),
+            pricer=self.pricer,
+            dead_letters=None,
+            clock=self.clock,
+            reservations=DynamoDBReservationLookup(self.dynamodb, table),
+            earlier_periods=lambda: self.counter_seeder,
         )
 
     @cached_property

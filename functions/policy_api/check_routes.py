@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
 from pydantic import BaseModel
+from usage_event_schema import documented_usage_event
 
 from api_bootstrap import root
 from budget_core.domain.checks.models import (
@@ -22,6 +23,9 @@ from budget_core.domain.policies.policy import Enforcement, Period, Scope
 from budget_core.domain.shared.money import Money
 from budget_core.platform.http_api import current_principal, error_responses
 from budget_core.platform.observability import metrics
+
+if TYPE_CHECKING:  # the settle's domain (ingestion's counting) loads when the root builds it
+    from budget_core.domain.checks.settlement import SettledReservation
 
 router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves its __init__ unannotated
 
@@ -154,3 +158,49 @@ def create_reservation(
 def release_reservation(reservation_id: Annotated[str, Path()]) -> Response[None]:
     root().budget_guard.release(current_principal(router), reservation_id)
     return Response(204)
+
+
+class SettledResponse(BaseModel):
+    reservation_id: str
+    event_id: str
+    cost_usd: Money | None  # null: the model is unpriced (counted as such, never as $0)
+    unpriced: bool
+
+    @classmethod
+    def of(cls, settled: SettledReservation) -> SettledResponse:
+        return cls(
+            reservation_id=settled.reservation_id,
+            event_id=settled.event_id,
+            cost_usd=settled.cost_usd,
+            unpriced=settled.unpriced,
+        )
+
+
+_settling_event = documented_usage_event(
+    optional=("tenant_id", "event_id", "timestamp"),
+    description=(
+        "The call's usage event without tenant_id (the token's) or reservation_id (the path's);"
+        " event_id defaults to one per reservation, timestamp to now"
+    ),
+)
+
+
+@router.post(
+    "/v1/reservations/<reservation_id>/settle",
+    summary="Settle a reservation: count the call's actual usage and remove its hold, in one transaction",
+    tags=["checks"],
+    responses={
+        200: {
+            "description": "Settled (or settled before: the first result)",
+            "content": {"application/json": {"model": SettledResponse}},
+        },
+        **error_responses(403, 404, 413, 415, 422, 503),
+    },
+)
+def settle_reservation(
+    reservation_id: Annotated[str, Path()],
+    event: Annotated[dict[str, Any], Body(json_schema_extra=_settling_event)],
+) -> Response[SettledResponse]:
+    settled = root().reservation_settler.settle(current_principal(router), reservation_id, event)
+    metrics.add_metric(name="ReservationsSettled", unit="Count", value=1)
+    return Response(200, content_types.APPLICATION_JSON, SettledResponse.of(settled))

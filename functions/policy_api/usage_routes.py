@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from usage_event_schema import documented_usage_event
 
 from api_bootstrap import root
 from budget_core.domain.shared.errors import ValidationFailed, validation_details
@@ -26,29 +27,10 @@ Moment = Annotated[str | None, Query(max_length=40)]
 CACHE_CONTROL = {"Cache-Control": "private, max-age=30"}
 
 
-def _usage_event_schema(schema: dict[str, Any]) -> None:
-    """Documents each event with the usage event's JSON schema, self-contained (its definitions
-    inlined). The route validates each event on its own (one bad event does not refuse the batch),
-    so the body is read as plain objects; the schema is made only when the OpenAPI document is."""
-    from budget_core.domain.usage.event import UsageEvent
-
-    event_schema = UsageEvent.model_json_schema()
-    definitions = event_schema.pop("$defs", {})
-
-    def inline(node: Any) -> Any:
-        if isinstance(node, dict):
-            if "$ref" in node:
-                return inline(definitions[node["$ref"].rsplit("/", 1)[-1]])
-            return {key: inline(value) for key, value in node.items()}
-        if isinstance(node, list):
-            return [inline(item) for item in node]
-        return node
-
-    documented: dict[str, Any] = inline(event_schema)
-    documented["required"] = [name for name in documented.get("required", []) if name != "tenant_id"]
-    documented["description"] = "A usage event v1 (v1.1 keys included); tenant_id is always the token's"
-    schema.clear()
-    schema.update(documented)
+_usage_event_schema = documented_usage_event(
+    optional=("tenant_id",),
+    description="A usage event v1 (v1.1 keys included); tenant_id is always the token's",
+)
 
 
 class UsageBatch(BaseModel):

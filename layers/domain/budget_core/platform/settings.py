@@ -57,6 +57,7 @@ class ApiSettings(CommonSettings):
         "max_body_bytes": "MAX_BODY_BYTES",
         "default_page_size": "DEFAULT_PAGE_SIZE",
         "tenant_config_ttl_seconds": "TENANT_CONFIG_TTL_SECONDS",
+        "usage_retention_days": "USAGE_RETENTION_DAYS",
     }
 
     event_bus_name: str = Field(min_length=1)
@@ -66,6 +67,7 @@ class ApiSettings(CommonSettings):
     max_body_bytes: int = Field(default=262_144, ge=1024)
     default_page_size: int = Field(default=50, ge=1, le=100)
     tenant_config_ttl_seconds: float = Field(default=15, ge=0, le=300)
+    usage_retention_days: int = Field(default=90, ge=36, le=3650)  # of a usage event a settle counts
 
 
 class IngestSettings(CommonSettings):

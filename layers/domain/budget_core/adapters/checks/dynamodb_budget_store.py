@@ -215,6 +215,8 @@ def _reservation_from_item(item: dict[str, Any]) -> Reservation:
         counters=[counter_from_stored(tenant, str(c)) for c in item.get("counters", [])],
         request_hash=str(item["request_hash"]),
         summed=item.get("held_as") == HELD_AS_SUM,
+        status=str(item.get("status", "active")),
+        settled_by=str(item["settled_by"]) if item.get("settled_by") else None,
     )
 
 

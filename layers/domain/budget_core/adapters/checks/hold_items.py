@@ -21,21 +21,25 @@ HELD_AS_SUM = "sum"  # the record's holds are in the counters' per-minute sums
 
 
 def close_record(
-    table: str, tenant_id: str, reservation_id: str, status: str, now: datetime
+    table: str, tenant_id: str, reservation_id: str, status: str, now: datetime, by: str | None = None
 ) -> TransactWriteItemTypeDef:
-    """The reservation record goes from active to ``status`` (released, settled) with the time, or
-    the transaction does not commit: a reservation is closed once."""
+    """The reservation record goes from active to ``status`` (released, settled) with the time and
+    what closed it, or the transaction does not commit: a reservation is closed once."""
     return (
         ItemUpdate(table, reservation_key(tenant_id, reservation_id))
         .set("status", status)
         .set(f"{status}_at", now.isoformat())
+        .set(f"{status}_by", by)
         .require_equal("status", ACTIVE)
         .action()
     )
 
 
-def settle_record(table: str, settlement: Settlement, now: datetime) -> TransactWriteItemTypeDef:
-    return close_record(table, settlement.tenant_id, settlement.reservation_id, "settled", now)
+def settle_record(
+    table: str, settlement: Settlement, event_id: str | None, now: datetime
+) -> TransactWriteItemTypeDef:
+    """Settled by the usage event ``event_id``: a second settle answers with that event's result."""
+    return close_record(table, settlement.tenant_id, settlement.reservation_id, "settled", now, by=event_id)
 
 
 def counter_to_stored(key: PolicyCounterKey) -> str:

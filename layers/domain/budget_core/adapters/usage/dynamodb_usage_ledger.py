@@ -90,7 +90,14 @@ class DynamoDBUsageLedger:
         )
         settling = sorted(commit.settlements)
         first_settlement = len(actions)
-        actions.extend(settle_record(self._table, commit.settlements[key], now) for key in settling)
+        settled_by = {
+            (p.event.tenant_id, p.event.reservation_id): p.event.event_id
+            for p in commit.events
+            if p.event.reservation_id is not None
+        }
+        actions.extend(
+            settle_record(self._table, commit.settlements[key], settled_by.get(key), now) for key in settling
+        )
         try:
             self._client.transact_write_items(TransactItems=actions)
         except ClientError as error:

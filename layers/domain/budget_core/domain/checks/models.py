@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -100,6 +101,9 @@ class CheckResult:
         return Decision.ALLOW
 
 
+RESERVATION_ID = re.compile(r"^res_[0-9a-f]{28}$")  # what new_id("res") and a key digest make
+
+
 @dataclass(frozen=True)
 class Reservation:
     reservation_id: str
@@ -111,6 +115,8 @@ class Reservation:
     request_hash: str
     replayed: bool = False
     summed: bool = True  # its holds are in the counters' per-minute sums (False: placed before them)
+    status: str = "active"  # active, released or settled
+    settled_by: str | None = None  # the usage event that settled it
 
     @property
     def policy_ids(self) -> list[str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from budget_core.domain.checks.models import (
+    RESERVATION_ID,
     CheckRequest,
     CheckResult,
     PolicyVerdict,
@@ -49,8 +49,6 @@ from budget_core.domain.usage.pricing.pricer import Pricer
 
 if TYPE_CHECKING:
     from budget_core.domain.checks.seeding import CounterSeeder
-
-RESERVATION_ID = re.compile(r"^res_[0-9a-f]{28}$")  # what new_id("res") and a key digest make
 
 
 def _hash_request(request: CheckRequest) -> str:

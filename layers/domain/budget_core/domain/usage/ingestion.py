@@ -86,7 +86,7 @@ class UsageIngestor:
     configs: TenantConfigSource
     ledger: UsageLedger
     pricer: Pricer
-    dead_letters: DeadLetters
+    dead_letters: DeadLetters | None  # None: nothing is dead-lettered (a settle answers 422 instead)
     clock: Clock
     reservations: ReservationLookup | None = None
     # builds the seeder on first use: late events into an earlier period are rare, and the
@@ -108,6 +108,8 @@ class UsageIngestor:
         report = self._count(records, arrivals or {})
         report.rejected.extend(unreadable)
         if report.rejected:
+            if self.dead_letters is None:
+                raise RuntimeError("records were rejected and there is no dead-letter queue for them")
             unsent = self.dead_letters.send(report.rejected)
             report.retry_record_ids.extend(r.record_id for r in unsent)
         return report
@@ -128,21 +130,30 @@ class UsageIngestor:
                 continue
             seen.add(identity)
             events.append((record_id, decoded))
-        if not events:
-            return report
+        if events:
+            self.count_valid(events, dict(records), report)
+        return report
 
-        raw_by_record = dict(records)
+    def count_valid(
+        self,
+        events: list[tuple[str, UsageEvent]],
+        raw_by_record: dict[str, bytes],
+        report: IngestReport,
+    ) -> None:
+        """Counts events already validated (distinct, each with its record id) into ``report``:
+        the stream's records, or one usage event settling a reservation over HTTP. Those the store
+        refuses for what they are are in ``report.rejected``; those to try again later in
+        ``report.retry_record_ids``."""
         for _ in range(MAX_CONFIG_ROUNDS):
             left, stale = self._count_under_current_config(events, raw_by_record, report)
             if not stale:
-                return report
+                return
             # a policy changed after the configuration was read: nothing of that commit was written;
             # read the tenants' policies again and count what is left under them
             for tenant in stale:
                 self.configs.invalidate(tenant)
             events = left
         report.retry_record_ids.extend(record_id for record_id, _ in events)
-        return report
 
     def _count_under_current_config(
         self, events: list[tuple[str, UsageEvent]], raw_by_record: dict[str, bytes], report: IngestReport
