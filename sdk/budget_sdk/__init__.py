@@ -16,6 +16,7 @@ from budget_sdk.client import (
     Settled,
 )
 from budget_sdk.events import new_event_id
+from budget_sdk.guard import GuardStats, guard
 from budget_sdk.recorder import BudgetRecorder, RecorderStats
 from budget_sdk.transports import HttpTransport, KinesisTransport, SendResult, Transport
 
@@ -30,6 +31,7 @@ __all__ = [
     "CheckResult",
     "ClientCredentials",
     "ClientStats",
+    "GuardStats",
     "Hold",
     "HttpTransport",
     "KinesisTransport",
@@ -38,5 +40,6 @@ __all__ = [
     "SendResult",
     "Settled",
     "Transport",
+    "guard",
     "new_event_id",
 ]

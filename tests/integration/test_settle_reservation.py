@@ -5,7 +5,6 @@ sees real spend instead of the estimate."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 import pytest

@@ -1,0 +1,1 @@
+"""Guarded provider clients: which calls are paid, what each may cost, and where its usage is."""
