@@ -11,13 +11,14 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from budget_sdk.events import build_event
 from budget_sdk.transports import Transport
+from budget_sdk.validation import validate_event
 
 log = logging.getLogger("budget_sdk")
 MAX_RECORD_BYTES = 1_000_000  # Kinesis: 1 MiB per record, partition key included
@@ -31,6 +32,14 @@ class RecorderStats:
     refused: int = 0  # the service said no (an invalid event): not retried
     failed: int = 0  # gave up after max_attempts
     dropped: int = 0  # the buffer stayed full past max_block_seconds
+    # why events were not sent, by reason (the service's refusal, "still rejected after ...")
+    not_sent: dict[str, int] = field(default_factory=dict)
+    last_failure: str | None = None
+
+    def _not_sent(self, reason: str) -> None:
+        key = reason[:200]
+        self.not_sent[key] = self.not_sent.get(key, 0) + 1
+        self.last_failure = reason
 
 
 @dataclass
@@ -169,6 +178,7 @@ class BudgetRecorder:
             cost_usd=cost_usd,
             **fields,
         )
+        validate_event(event)
         data = json.dumps(event, separators=(",", ":")).encode()
         if len(data) > MAX_RECORD_BYTES:
             raise ValueError(
@@ -183,6 +193,7 @@ class BudgetRecorder:
                 remaining = deadline - self._clock()
                 if remaining <= 0:
                     self.stats.dropped += 1
+                    self.stats._not_sent("the buffer stayed full")
                     log.error("budget usage buffer full: event %s dropped", pending.event_id)
                     return pending.event_id
                 self._condition.wait(remaining)
@@ -296,9 +307,11 @@ class BudgetRecorder:
 
                 result = SendResult(retry=list(range(len(batch))))
                 del error
-            self._settle(batch, result.retry, result.refused)
+            self._settle(batch, result.retry, result.refused, result.retry_reasons)
 
-    def _settle(self, batch: list[_Pending], retry: list[int], refused: dict[int, str]) -> None:
+    def _settle(
+        self, batch: list[_Pending], retry: list[int], refused: dict[int, str], retry_reasons: dict[int, str]
+    ) -> None:
         now = self._clock()
         jitter = random.uniform(0.5, 1.5)  # noqa: S311 - one draw per batch keeps its retries together
         with self._condition:
@@ -312,7 +325,8 @@ class BudgetRecorder:
                     pending.attempts += 1
                     if pending.attempts >= self._config.max_attempts:
                         self.stats.failed += 1
-                        self._give_up(pending, f"still rejected after {pending.attempts} attempts")
+                        why = retry_reasons.get(index, "no answer")
+                        self._give_up(pending, f"still not accepted after {pending.attempts} attempts: {why}")
                         continue
                     self.stats.retried += 1
                     backoff = min(
@@ -330,6 +344,7 @@ class BudgetRecorder:
             self._condition.notify_all()
 
     def _give_up(self, pending: _Pending, reason: str) -> None:
+        self.stats._not_sent(reason)
         log.error("budget usage event %s not delivered: %s", pending.event_id, reason)
         if self._on_give_up is not None:
             self._on_give_up(pending.event_id, reason)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from budget_sdk.http import HttpAnswer, send
 
 
 @dataclass
@@ -15,6 +15,13 @@ class SendResult:
 
     retry: list[int] = field(default_factory=list)
     refused: dict[int, str] = field(default_factory=dict)
+    retry_reasons: dict[int, str] = field(default_factory=dict)  # why each retry was needed
+
+    def retry_all(self, indexes: range | list[int], reason: str) -> SendResult:
+        for index in indexes:
+            self.retry.append(index)
+            self.retry_reasons[index] = reason
+        return self
 
 
 class Transport(Protocol):
@@ -45,46 +52,99 @@ class KinesisTransport:
                 StreamName=self._stream,
                 Records=[{"PartitionKey": key, "Data": data} for key, data in records],
             )
-        except Exception:  # network, throttling, expired credentials: all worth another try
-            return SendResult(retry=list(range(len(records))))
-        return SendResult(retry=[i for i, r in enumerate(response["Records"]) if r.get("ErrorCode")])
+        except Exception as error:  # network, throttling, expired credentials: all worth another try
+            return SendResult().retry_all(range(len(records)), f"{type(error).__name__}: {error}"[:300])
+        result = SendResult()
+        for index, record in enumerate(response["Records"]):
+            if record.get("ErrorCode"):
+                result.retry_all([index], f"{record['ErrorCode']}: {record.get('ErrorMessage', '')}"[:300])
+        return result
+
+
+API_BODY_LIMIT = 256 * 1024  # POST /v1/usage refuses a larger body (413)
 
 
 class HttpTransport:
-    """``POST /v1/usage`` with a service token; the tenant comes from the token."""
+    """``POST /v1/usage`` with a service token; the tenant comes from the token.
+
+    Batches stay under the API's body limit (256 KiB); a batch the API still finds too large (413)
+    is split in halves and each sent again. ``token_provider`` is asked again after a 401."""
 
     max_records = 500
-    max_bytes = 5 * 1024 * 1024
+    max_bytes = API_BODY_LIMIT  # the recorder's hint; the body is checked again with its commas
 
-    def __init__(self, api_url: str, token: str, timeout_seconds: float = 10.0) -> None:
+    def __init__(
+        self,
+        api_url: str,
+        token: str | None = None,
+        timeout_seconds: float = 10.0,
+        *,
+        token_provider: Callable[[], str] | None = None,
+    ) -> None:
+        if (token is None) == (token_provider is None):
+            raise ValueError("give token or token_provider (one of them)")
         self._url = api_url.rstrip("/") + "/v1/usage"
         self._token = token
+        self._provider = token_provider
         self._timeout = timeout_seconds
 
     def send(self, records: list[tuple[str, bytes]]) -> SendResult:
-        body = b'{"events":[' + b",".join(data for _, data in records) + b"]}"
-        request = urllib.request.Request(  # noqa: S310 - the URL is the operator's own API
-            self._url,
-            data=body,
-            method="POST",
-            headers={"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
-                answer = json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            # an expired token (401/403) or a busy service is worth another try; the rest is refused
-            if error.code in (401, 403, 408, 429, 500, 502, 503, 504):
-                return SendResult(retry=list(range(len(records))))
-            reason = error.read().decode(errors="replace")[:500]
-            return SendResult(refused=dict.fromkeys(range(len(records)), f"HTTP {error.code}: {reason}"))
-        except (urllib.error.URLError, TimeoutError, OSError):
-            return SendResult(retry=list(range(len(records))))
         result = SendResult()
-        for failure in answer.get("failed", []):
-            index = int(failure["index"])
-            if failure.get("code") == "stream_unavailable":
-                result.retry.append(index)
-            else:
-                result.refused[index] = str(failure.get("message"))
+        self._send(records, 0, result)
         return result
+
+    def _send(self, records: list[tuple[str, bytes]], offset: int, result: SendResult) -> None:
+        indexes = range(offset, offset + len(records))
+        body_bytes = sum(len(data) + 1 for _, data in records) + len(b'{"events":[]}')
+        if body_bytes > API_BODY_LIMIT and len(records) > 1:
+            self._split(records, offset, result)
+            return
+        answer = self._post(records)
+        if answer.status == 401 and self._provider is not None:
+            invalidate = getattr(self._provider, "invalidate", None)
+            if callable(invalidate):
+                invalidate()
+            self._token = None
+            answer = self._post(records)
+        if answer.status == 413 and len(records) > 1:
+            self._split(records, offset, result)
+            return
+        if answer.status in (200, 202, 207):
+            for failure in (answer.body or {}).get("failed", []):
+                index = offset + int(failure["index"])
+                if failure.get("code") == "stream_unavailable":
+                    result.retry_all([index], "the usage stream was unavailable")
+                else:
+                    result.refused[index] = str(failure.get("message"))
+            return
+        reason = _reason(answer)
+        if answer.retryable:
+            result.retry_all(indexes, reason)
+        else:  # 400, a 401 with no new token to ask for, 403, 413 of one event, 422: no retry helps
+            result.refused.update(dict.fromkeys(indexes, reason))
+
+    def _split(self, records: list[tuple[str, bytes]], offset: int, result: SendResult) -> None:
+        middle = len(records) // 2
+        self._send(records[:middle], offset, result)
+        self._send(records[middle:], offset + middle, result)
+
+    def _post(self, records: list[tuple[str, bytes]]) -> HttpAnswer:
+        if self._token is None:
+            assert self._provider is not None
+            self._token = self._provider()
+        body = b'{"events":[' + b",".join(data for _, data in records) + b"]}"
+        headers = {"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"}
+        return send("POST", self._url, body, headers, self._timeout)
+
+
+def _reason(answer: HttpAnswer) -> str:
+    if answer.status == 0:
+        return f"no answer: {answer.failure}"
+    error = answer.body.get("error", {}) if isinstance(answer.body, dict) else {}
+    detail = error.get("message") or str(answer.body)[:300]
+    hint = (
+        " (the token expired or is not valid: give HttpTransport a token_provider)"
+        if answer.status == 401
+        else ""
+    )
+    return f"HTTP {answer.status} {error.get('code', '')}: {detail}{hint}".strip()[:500]

@@ -91,13 +91,15 @@ def test_records_the_stream_rejects_are_sent_again_until_accepted() -> None:
 
 
 def test_an_event_that_keeps_failing_is_given_up_loudly() -> None:
-    transport = FakeTransport(answers=[SendResult(retry=[0])] * 3)
+    transport = FakeTransport(answers=[SendResult(retry=[0], retry_reasons={0: "HTTP 503: busy"})] * 3)
     given_up: list[tuple[str, str]] = []
     recorder = _recorder(transport, max_attempts=3, on_give_up=lambda i, why: given_up.append((i, why)))
     event_id = recorder.record_usage(cost_usd="1")
     assert recorder.flush(timeout=5)
     assert recorder.stats.failed == 1
-    assert given_up == [(event_id, "still rejected after 3 attempts")]
+    # and the reason says what the last answer was, in the callback and in the stats
+    assert given_up == [(event_id, "still not accepted after 3 attempts: HTTP 503: busy")]
+    assert recorder.stats.not_sent == {"still not accepted after 3 attempts: HTTP 503: busy": 1}
 
 
 def test_an_event_the_service_refuses_is_not_retried() -> None:
