@@ -194,7 +194,7 @@ _settling_event = documented_usage_event(
             "description": "Settled (or settled before: the first result)",
             "content": {"application/json": {"model": SettledResponse}},
         },
-        **error_responses(403, 404, 413, 415, 422, 503),
+        **error_responses(400, 403, 404, 413, 415, 422, 503),
     },
 )
 def settle_reservation(
