@@ -174,3 +174,83 @@ def test_sums_of_decimals_are_stored_as_plain_numbers(aws: AwsResources) -> None
     assert item is not None
     assert Decimal(item["n"]["N"]) == 0
     assert "E" not in item["n"]["N"]
+
+
+_EVERY_ATTRIBUTE_TYPE: dict[str, Any] = {
+    **_key("types"),
+    "s": {"S": "text with ünïcode"},
+    "n": {"N": "12.3400000001"},
+    "b": {"B": b"\x00\x01bytes"},
+    "ss": {"SS": ["a", "b"]},
+    "ns": {"NS": ["1", "2.5"]},
+    "bs": {"BS": [b"\x01", b"\x02"]},
+    "null": {"NULL": True},
+    "yes": {"BOOL": True},
+    "no": {"BOOL": False},
+    "empty_s": {"S": ""},
+    "list": {"L": [{"S": "x"}, {"N": "0"}, {"M": {"inner": {"BOOL": False}}}]},
+    "map": {"M": {"deep": {"M": {"deeper": {"L": [{"NULL": True}, {"SS": ["z"]}]}}}}},
+    "empty_map": {"M": {}},
+    "empty_list": {"L": []},
+}
+
+
+def test_every_attribute_type_reads_back_as_written(aws: AwsResources) -> None:
+    """The read path serializes only the member a value holds (moto tried all ten per attribute)."""
+    # Given an item holding every DynamoDB type, nested and empty ones too
+    aws.dynamodb.put_item(TableName=TABLE_NAME, Item=_EVERY_ATTRIBUTE_TYPE)
+    # When it is read back by GetItem, Query and a transaction's ALL_OLD
+    got = _get(aws, "types")
+    queried = aws.dynamodb.query(
+        TableName=TABLE_NAME,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "types"}},
+    )["Items"]
+    updated = aws.dynamodb.update_item(
+        TableName=TABLE_NAME,
+        Key=_key("types"),
+        UpdateExpression="SET extra = :e",
+        ExpressionAttributeValues={":e": {"S": "e"}},
+        ReturnValues="ALL_OLD",
+    )["Attributes"]
+    # Then each answer is the item exactly as written
+    assert got == _EVERY_ATTRIBUTE_TYPE
+    assert queried == [_EVERY_ATTRIBUTE_TYPE]
+    assert updated == _EVERY_ATTRIBUTE_TYPE
+
+
+def test_the_read_path_writes_the_same_bytes_as_motos_own_serializer() -> None:
+    """The faster serializer is a shortcut, not a second dialect: moto's answer, byte for byte."""
+    import base64
+
+    from moto.core import serialize
+    from moto.core.responses import get_service_model
+
+    from budget_service.emulator.moto_isolation import serialize_dynamodb_operations
+
+    # Given a GetItem and a Query result holding every type, as moto's backend hands them over
+    serialize_dynamodb_operations()
+    wire = {
+        name: (
+            {"B": base64.b64encode(value["B"]).decode()}
+            if "B" in value
+            else {"BS": [base64.b64encode(v).decode() for v in value["BS"]]}
+            if "BS" in value
+            else value
+        )
+        for name, value in _EVERY_ATTRIBUTE_TYPE.items()
+    }
+    service = get_service_model("dynamodb")
+    patched = serialize.get_serializer_class("dynamodb", "json")
+    assert patched is not serialize.JSONSerializer
+    for operation, result in (
+        ("GetItem", {"Item": wire}),
+        ("Query", {"Items": [wire, wire], "Count": 2, "ScannedCount": 2}),
+    ):
+        model = service.operation_model(operation)
+        # When both serializers write it
+        ours = patched(model).serialize(result)
+        motos = serialize.JSONSerializer(model).serialize(result)
+        # Then the bodies are identical
+        assert ours["body"] == motos["body"]
+        assert ours["status_code"] == motos["status_code"]

@@ -18,6 +18,13 @@
 
 3. Numbers. moto adds ``0E-7`` (its own sum of ``0.0000000`` and ``0.0000000``) with ``int()`` and
    fails; DynamoDB stores normalized numbers. Sums are computed as Decimals and stored plain.
+
+4. Read cost. moto 5.2.5 serializes every attribute value of a response by trying each of the ten
+   members of ``AttributeValue`` (S, N, B, SS, ..., BOOL) through its alias lookups: ~75 us per
+   attribute, ~1.8 ms per counter item on loopback, so a read's latency grew with the attributes
+   it returned, which DynamoDB's does not at these sizes (bench/check_bench.py measured moto's
+   serializer, not round trips). Only the member a value holds is serialized now, by moto's own
+   code for its type: the same bytes.
 """
 
 from __future__ import annotations
@@ -169,11 +176,36 @@ def _under_lock(cls: Any, names: Iterable[str]) -> None:
         setattr(cls, name, locked)
 
 
+def _patch_attribute_value_serialization() -> None:
+    from moto.core import serialize
+
+    if "json" in serialize.SERVICE_SPECIFIC_SERIALIZERS.get("dynamodb", {}):
+        return
+
+    class DynamoDBJSONSerializer(serialize.JSONSerializer):
+        def _serialize_type_structure(self, serialized: Any, value: Any, shape: Any, key: str) -> None:
+            if shape.name != "AttributeValue" or not isinstance(value, dict) or not key:
+                super()._serialize_type_structure(serialized, value, shape, key)
+                return
+            wrapper: dict[str, Any] = {}
+            for member_key in value:  # one: the value's type
+                member_shape = shape.members.get(member_key)
+                if member_shape is None:
+                    super()._serialize_type_structure(serialized, value, shape, key)
+                    return
+                member_shape.parent = shape
+                self._serialize_structure_member(wrapper, value, member_shape, member_key)
+            self._default_serialize(serialized, wrapper, shape, key)
+
+    serialize.SERVICE_SPECIFIC_SERIALIZERS.setdefault("dynamodb", {})["json"] = DynamoDBJSONSerializer
+
+
 def serialize_dynamodb_operations() -> None:
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.responses import DynamoHandler
 
     _patch_number_arithmetic()
+    _patch_attribute_value_serialization()
     _under_lock(DynamoHandler, _HANDLERS)
     if not getattr(DynamoDBBackend.transact_write_items, "_budget_serialized", False):
         DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]

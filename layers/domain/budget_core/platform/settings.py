@@ -20,7 +20,9 @@ class MissingSettings(RuntimeError):
 class CommonSettings(BaseModel):
     """What every function reads."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    # Built on first use: each function validates only its own model (at init), so the validators of
+    # the other functions' models are never built in its cold start.
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
     function: ClassVar[str] = "a function"
     variables: ClassVar[dict[str, str]] = {"table_name": "TABLE_NAME"}
 
