@@ -12,6 +12,8 @@ from tests.support.aws import TEST_ENVIRONMENT, AwsResources, create_resources
 from tests.support.handlers import clear_handler_caches
 
 serialize_dynamodb_operations()
+# LiteLLM (budget_sdk.litellm's tests) reads its price map from the package, never the network.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 # The handler modules check their settings at import (their init), and test modules import them.
 for _name, _value in TEST_ENVIRONMENT.items():
     os.environ.setdefault(_name, _value)

@@ -21,8 +21,9 @@ from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
-from budget_sdk.events import money
+from budget_sdk.events import build_event, money
 from budget_sdk.http import HttpAnswer, backoff_seconds, send
+from budget_sdk.validation import validate_event
 
 log = logging.getLogger("budget_sdk")
 FailMode = Literal["open", "closed"]
@@ -255,6 +256,23 @@ class BudgetClient:
         """Gives the hold back (a call that was not made, or failed before it cost anything)."""
         self._request("DELETE", f"/v1/reservations/{quote(reservation_id, safe='')}")
 
+    def record(self, **event: Any) -> str:
+        """Sends one usage event now (``POST /v1/usage``) and answers its event_id; for usage with no
+        reservation to settle. Checked first with the service's rules (ValueError naming the field);
+        an event the service refuses raises BudgetError. Many events: BudgetRecorder batches them."""
+        built = build_event(
+            tenant_id=None,
+            event_id=event.pop("event_id", None),
+            timestamp=event.pop("timestamp", None),
+            **event,
+        )
+        validate_event(built)
+        answer = self._request("POST", "/v1/usage", {"events": [built]})
+        assert answer is not None
+        for failure in answer.body.get("failed", []):
+            raise BudgetError(422, str(failure.get("code")), str(failure.get("message")), [failure])
+        return str(built["event_id"])
+
     # -- reads ---------------------------------------------------------------------------------
 
     def policies(self) -> list[dict[str, Any]]:
@@ -378,6 +396,9 @@ class AsyncBudgetClient:
 
     async def release(self, reservation_id: str) -> None:
         await asyncio.to_thread(self._client.release, reservation_id)
+
+    async def record(self, **event: Any) -> str:
+        return await asyncio.to_thread(self._client.record, **event)
 
     async def policies(self) -> list[dict[str, Any]]:
         return await asyncio.to_thread(self._client.policies)

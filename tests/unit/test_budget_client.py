@@ -165,3 +165,29 @@ def test_client_credentials_fetch_a_token_keep_it_and_fetch_again_after_invalida
     form = server.requests[0]["body"].decode()
     assert "grant_type=client_credentials" in form
     assert "scope=budget%2Fservice" in form
+
+
+def test_record_sends_one_checked_event_and_raises_what_the_service_refuses(server: ScriptedServer) -> None:
+    # Given a service that accepts one event and then refuses one
+    server.then(202, {"accepted": 1, "failed": []})
+    server.then(
+        202, {"accepted": 0, "failed": [{"index": 0, "event_id": "e2", "code": "x", "message": "no"}]}
+    )
+    client = _client(server.url)
+    # When usage is recorded with no reservation
+    event_id = client.record(
+        kind="llm", provider="openai", model="gpt-4o", usage={"input_tokens": 5}, user_id="a"
+    )
+    # Then one event went out, with an id, a zoned timestamp and no tenant (the token's)
+    sent = json.loads(server.requests[0]["body"])["events"]
+    assert [e["event_id"] for e in sent] == [event_id]
+    assert sent[0]["timestamp"].endswith("+00:00")
+    assert "tenant_id" not in sent[0]
+    # And an event the service refuses raises, and one its rules refuse never leaves the process
+    with pytest.raises(BudgetError, match="no"):
+        client.record(event_id="e2", kind="llm", provider="openai", model="gpt-4o")
+    with pytest.raises(ValueError, match=r"usage\.cache_read_tokens"):
+        client.record(
+            kind="llm", provider="openai", model="m", usage={"input_tokens": 1, "cache_read_tokens": 2}
+        )
+    assert len(server.requests) == 2
