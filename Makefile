@@ -77,6 +77,7 @@ bench: $(STAMP)  ## benchmarks, printed as JSON
 	$(BIN)/python -W ignore bench/cold_start.py
 	$(BIN)/python -W ignore bench/hot_key.py
 	$(BIN)/python -W ignore bench/holds_bench.py
+	$(BIN)/python -W ignore bench/guard_bench.py
 
 events: $(STAMP)  ## rebuild the Kinesis sample events from events/usage_ingest/sources
 	$(BIN)/budget-service make-events

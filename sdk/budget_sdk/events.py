@@ -43,6 +43,8 @@ def build_event(
     reservation_id: str | None = None,
     metadata: dict[str, str] | None = None,
     service_tier: str | None = None,
+    provider_usage: dict[str, Any] | None = None,
+    api_flavor: str | None = None,
 ) -> dict[str, Any]:
     moment = timestamp or datetime.now(UTC)
     if moment.tzinfo is None:
@@ -64,5 +66,8 @@ def build_event(
         "reservation_id": reservation_id,
         "metadata": metadata or None,
         "service_tier": service_tier,
+        # the provider's own usage object, read by the service with that provider's conventions
+        "provider_usage": provider_usage,
+        "api_flavor": api_flavor,
     }
     return {k: v for k, v in event.items() if v is not None}

@@ -21,8 +21,8 @@ import pytest
 
 from budget_sdk import BudgetClient, BudgetExceeded, guard
 from budget_sdk.providers.openai import chat_spec
+from budget_service.emulator.fake_providers import FakeProviders
 from tests.e2e.conftest import LocalStack
-from tests.support.fake_providers import FakeProviders
 
 GPT_4O_CHAT = Decimal("0.00472")  # 176 new + 1,024 cached prompt tokens, 300 output
 GPT_4O_RESPONSE = Decimal("0.01")  # 2,000 input, 500 output

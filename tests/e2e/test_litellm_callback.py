@@ -21,8 +21,8 @@ from litellm.proxy._types import UserAPIKeyAuth
 
 from budget_sdk import BudgetClient, BudgetExceeded
 from budget_sdk.litellm import BudgetCallback
+from budget_service.emulator.fake_providers import FakeProviders
 from tests.e2e.conftest import LocalStack, wait_for
-from tests.support.fake_providers import FakeProviders
 
 GPT_4O_CHAT = Decimal("0.00472")  # 176 new + 1,024 cached prompt tokens, 300 output
 SONNET_MESSAGE = Decimal("0.048")  # 1,000 new + 50,000 cache read, 2,000 output

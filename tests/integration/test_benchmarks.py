@@ -103,3 +103,10 @@ def test_live_holds_on_one_policy_keep_its_counter_item_to_a_sum_per_minute() ->
     assert report["hold_sums_on_the_counter"] <= report["targets"]["hold_sums_on_the_counter"] == 62
     assert report["counter_item_bytes"] <= report["targets"]["counter_item_bytes"]
     assert report["counter_read_vs_one_hold"] > 0
+
+
+def test_a_guarded_call_costs_two_round_trips_to_the_service() -> None:
+    report = _bench("bench/guard_bench.py", "--calls", "30")
+    assert report["budget_round_trips_per_guarded_call"] == 2  # reserve, then settle
+    assert report["cpu_ms_per_call"]["guard_own_work"] is not None  # measured, read by people
+    assert report["latency_ms"]["guarded_median"] > 0

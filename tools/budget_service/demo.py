@@ -2,7 +2,8 @@
 embedded AWS, the template's functions, the HTTP API with JWT checks, the stream pollers), creates
 policies over HTTP, streams simulated usage through the SDK while a live view shows every budget
 filling up and alerts arriving, turns a pre-flight check from allow to deny, has a reservation
-refused, and exits 0 with a summary when every step did what it should."""
+refused, caps a guarded OpenAI client and a LiteLLM call at a hard budget, and exits 0 with a
+summary when every step did what it should."""
 
 from __future__ import annotations
 
@@ -137,6 +138,18 @@ def _tell(stack: LocalStack, ready: dict[str, Any], state: Path, console: Consol
         "a $0.40 reservation is refused",
         held.status == 409 and held.body["error"]["code"] == "budget_exceeded",
         f"HTTP {held.status} {held.body.get('error', {}).get('code')}",
+    )
+
+    console.rule("4. Budgets where the calls are made: OpenAI and LiteLLM capped")
+    from budget_service.demo_guard import show_guarded_calls
+
+    hooli = client("hooli")
+    show_guarded_calls(
+        ready["api_url"],
+        hooli,
+        make_token(state, "hooli", ("service",), "budget-service"),
+        console,
+        story.check,
     )
 
     console.rule("Summary")

@@ -99,3 +99,22 @@ def test_an_expired_token_is_asked_for_again_and_a_fixed_one_says_why_it_failed(
     assert fixed.stats.last_failure is not None
     assert fixed.stats.last_failure.startswith("HTTP 401 unauthenticated: token expired")
     assert "token_provider" in fixed.stats.last_failure
+
+
+def test_a_providers_own_usage_object_is_sent_as_provider_usage(server: ScriptedServer) -> None:
+    # Given Anthropic's raw usage, whose input_tokens leaves the cache reads out
+    server.then(202, {"accepted": 1, "failed": []})
+    raw = {"input_tokens": 1_000, "cache_read_input_tokens": 50_000, "output_tokens": 2_000}
+    recorder = _recorder(server)
+    # When it is recorded as the provider's usage object
+    recorder.record_usage(kind="llm", provider="anthropic", model="claude-sonnet-4-5", provider_usage=raw)
+    recorder.close()
+    # Then it travels as provider_usage (read by the service with Anthropic's conventions), unconverted
+    (sent,) = json.loads(server.requests[0]["body"])["events"]
+    assert sent["provider_usage"] == raw
+    assert "usage" not in sent
+    # And usage given twice is refused at once
+    with pytest.raises(ValueError, match="usage or provider_usage"):
+        recorder.record_usage(
+            kind="llm", provider="anthropic", model="m", provider_usage=raw, usage={"input_tokens": 1}
+        )

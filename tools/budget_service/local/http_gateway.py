@@ -191,6 +191,9 @@ class LocalHttpApi:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body go out as separate writes: with Nagle on, each keep-alive answer
+            # waited ~40 ms for the client's delayed ACK
+            disable_nagle_algorithm = True
 
             def _serve(self) -> None:
                 try:
